@@ -1,0 +1,54 @@
+# FNE steering indicators. `make demo` and `make test` work on a fresh Debian machine as root: they
+# install and start what they need (ClickHouse from Debian, npm packages) and stop what they started.
+SHELL := /bin/bash
+GO ?= go
+CH := deploy/clickhouse/local
+WITH_CH := $(CH)/with-clickhouse.sh
+BIN := bin/fne
+export FNE_CLICKHOUSE_ADDR ?= 127.0.0.1:9000
+
+.PHONY: all build test test-go test-frontend vet bench demo clickhouse-up clickhouse-down migrate plugin plugin-backend plugin-frontend up down clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./collector/cmd/fne
+
+## clickhouse-up / clickhouse-down: the project's own server on loopback (data under .run/clickhouse).
+clickhouse-up:
+	$(CH)/clickhouse.sh up
+
+clickhouse-down:
+	$(CH)/clickhouse.sh down
+
+migrate: build clickhouse-up
+	$(BIN) migrate
+
+## test: every test, storage included, against a real ClickHouse started (and stopped) here.
+test: vet
+	$(WITH_CH) $(MAKE) --no-print-directory test-go
+	@if [ -f plugin/package.json ]; then $(MAKE) --no-print-directory test-frontend; fi
+
+vet:
+	$(GO) vet -tags integration ./...
+
+test-go:
+	$(GO) test -race -tags integration -count=1 -timeout 30m ./...
+
+test-frontend:
+	cd plugin && npm ci --no-audit --no-fund && npm run typecheck && npm run lint && npm run test:ci && npm run build
+
+## bench: performance benchmarks against the real server (prints the ratios of the issues).
+bench: build
+	$(WITH_CH) $(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+
+## demo: ClickHouse up, schema and reference, demo data ingested, indicators printed.
+demo: build clickhouse-up
+	$(BIN) migrate
+	$(BIN) reference
+	@if $(BIN) help demo >/dev/null 2>&1; then $(BIN) demo; fi
+	@echo
+	@echo "ClickHouse reste démarré (make clickhouse-down pour l'arrêter)."
+
+clean:
+	rm -rf bin plugin/dist

@@ -1,0 +1,179 @@
+// Package store opens ClickHouse connections for the collector, the engine and the plugin, from one
+// configuration shape (flags, FNE_CLICKHOUSE_* variables or the datasource settings).
+package store
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Config is how to reach the database. Zero values take the defaults of DESIGN §5.
+type Config struct {
+	Addr         string        // host:port of the native protocol, default 127.0.0.1:9000
+	Database     string        // default "fne"
+	Username     string        // default "default"
+	Password     string        // never logged
+	Secure       bool          // TLS
+	DialTimeout  time.Duration // default 5 s
+	QueryTimeout time.Duration // default 60 s (read timeout of the connection)
+}
+
+// Defaults of DESIGN §5.
+const (
+	DefaultAddr     = "127.0.0.1:9000"
+	DefaultDatabase = "fne"
+)
+
+var dbName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+// WithDefaults fills the unset fields.
+func (c Config) WithDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.Database == "" {
+		c.Database = DefaultDatabase
+	}
+	if c.Username == "" {
+		c.Username = "default"
+	}
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = 5 * time.Second
+	}
+	if c.QueryTimeout <= 0 {
+		c.QueryTimeout = 60 * time.Second
+	}
+	return c
+}
+
+// Validate checks what would otherwise fail obscurely later (database names are pasted into DDL).
+func (c Config) Validate() error {
+	if !dbName.MatchString(c.Database) {
+		return fmt.Errorf("%w : nom de base de données invalide %q (lettres, chiffres et _ uniquement)", ErrConfig, c.Database)
+	}
+	return nil
+}
+
+// FromEnv overlays the FNE_CLICKHOUSE_* environment variables on c: ADDR, DATABASE, USER, PASSWORD,
+// PASSWORD_FILE, SECURE, DIAL_TIMEOUT and QUERY_TIMEOUT (seconds).
+func (c Config) FromEnv() (Config, error) {
+	get := os.Getenv
+	if v := get("FNE_CLICKHOUSE_ADDR"); v != "" {
+		c.Addr = v
+	}
+	if v := get("FNE_CLICKHOUSE_DATABASE"); v != "" {
+		c.Database = v
+	}
+	if v := get("FNE_CLICKHOUSE_USER"); v != "" {
+		c.Username = v
+	}
+	if v := get("FNE_CLICKHOUSE_PASSWORD"); v != "" {
+		c.Password = v
+	}
+	if f := get("FNE_CLICKHOUSE_PASSWORD_FILE"); f != "" {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return c, fmt.Errorf("%w : lecture de FNE_CLICKHOUSE_PASSWORD_FILE : %v", ErrConfig, err)
+		}
+		c.Password = trimNewline(string(b))
+	}
+	if v := get("FNE_CLICKHOUSE_SECURE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("%w : FNE_CLICKHOUSE_SECURE attend true ou false, pas %q", ErrConfig, v)
+		}
+		c.Secure = b
+	}
+	for name, dst := range map[string]*time.Duration{"FNE_CLICKHOUSE_DIAL_TIMEOUT": &c.DialTimeout, "FNE_CLICKHOUSE_QUERY_TIMEOUT": &c.QueryTimeout} {
+		if v := get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n <= 0 {
+				return c, fmt.Errorf("%w : %s attend un nombre de secondes positif, pas %q", ErrConfig, name, v)
+			}
+			*dst = time.Duration(n) * time.Second
+		}
+	}
+	return c, nil
+}
+
+func trimNewline(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// Open connects to c.Database and checks the connection with a ping. The database must exist: use
+// EnsureDatabase first where it may not.
+func Open(ctx context.Context, c Config) (driver.Conn, error) {
+	return open(ctx, c.WithDefaults(), false)
+}
+
+func open(ctx context.Context, c Config, serverDefaultDB bool) (driver.Conn, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	db := c.Database
+	if serverDefaultDB {
+		db = "default"
+	}
+	opts := &clickhouse.Options{
+		Addr:         []string{c.Addr},
+		Auth:         clickhouse.Auth{Database: db, Username: c.Username, Password: c.Password},
+		DialTimeout:  c.DialTimeout,
+		ReadTimeout:  c.QueryTimeout,
+		MaxOpenConns: 8,
+		MaxIdleConns: 4,
+		Compression:  &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+	}
+	if c.Secure {
+		opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s) : %v", ErrUnreachable, c.Addr, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, c.DialTimeout+2*time.Second)
+	defer cancel()
+	if err := conn.Ping(pctx); err != nil {
+		_ = conn.Close()
+		return nil, classify(c, err)
+	}
+	return conn, nil
+}
+
+// EnsureDatabase creates c.Database when it does not exist, then opens it.
+func EnsureDatabase(ctx context.Context, c Config) (driver.Conn, error) {
+	c = c.WithDefaults()
+	admin, err := open(ctx, c, true)
+	if err != nil {
+		return nil, err
+	}
+	err = admin.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+c.Database)
+	_ = admin.Close()
+	if err != nil {
+		return nil, fmt.Errorf("création de la base %s : %w", c.Database, err)
+	}
+	return open(ctx, c, false)
+}
+
+func classify(c Config, err error) error {
+	if ex, ok := err.(*clickhouse.Exception); ok {
+		switch ex.Code {
+		case 81: // UNKNOWN_DATABASE
+			return fmt.Errorf("%w : la base %q n'existe pas sur %s (lancez « fne migrate »)", ErrNoDatabase, c.Database, c.Addr)
+		case 516, 192, 193, 194: // authentication failures
+			return fmt.Errorf("%w : l'utilisateur %q est refusé par %s", ErrAuth, c.Username, c.Addr)
+		}
+		return fmt.Errorf("ClickHouse %s : %s", c.Addr, ex.Message)
+	}
+	return fmt.Errorf("%w (%s) : %v", ErrUnreachable, c.Addr, err)
+}
