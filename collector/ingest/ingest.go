@@ -1,0 +1,88 @@
+// Package ingest is the collectors' framework: the Collector interface, the explicit registry, and the
+// Sink through which every collector writes rows, rejects and its watermark. Run wraps one collection
+// with the bookkeeping of DESIGN §4 (ingestion_runs, rejects, watermarks) and the retries that make a
+// ClickHouse restart harmless: rows are only ever appended with a version, so re-sending a batch or
+// replaying a whole run never changes a figure.
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Collector reads one source of DESIGN §2 and writes its records through the Sink.
+type Collector interface {
+	// Name is the source name used on the command line and in the tables ("activites", "lieux"…).
+	Name() string
+	// Description is a one-line French description for `fne help ingest`.
+	Description() string
+	// Collect reads in and writes every record to sink: valid rows with sink.Writer(…).Append, invalid
+	// ones with sink.Reject. It returns an error only when the run as a whole cannot go on (unreadable
+	// file, HTTP 401, malformed page); a bad record is a reject, never an error.
+	Collect(ctx context.Context, in Input, sink *Sink) error
+}
+
+// Input is what to read.
+type Input struct {
+	// Location is a file path or an http(s) URL.
+	Location string
+	// Options are the source's settings from the daemon's YAML config (base_url, token_file, regexp…),
+	// empty for a one-off file import.
+	Options map[string]string
+	// Watermark is the last upstream modification time already ingested for this source (RFC 3339), ""
+	// the first time. Incremental collectors ask only for what changed since then.
+	Watermark string
+	// Now is the ingestion time (versions, ingested_at); set by Run.
+	Now time.Time
+}
+
+// Option returns an option or its default.
+func (in Input) Option(name, def string) string {
+	if v, ok := in.Options[name]; ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// IsURL reports whether the input is read over HTTP.
+func (in Input) IsURL() bool {
+	l := strings.ToLower(in.Location)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
+}
+
+// Registry is the explicit list of collectors, by name.
+type Registry struct{ m map[string]Collector }
+
+// NewRegistry registers cs; duplicate names are a programming error.
+func NewRegistry(cs ...Collector) *Registry {
+	r := &Registry{m: map[string]Collector{}}
+	for _, c := range cs {
+		if _, dup := r.m[c.Name()]; dup {
+			panic("ingest: collector registered twice: " + c.Name())
+		}
+		r.m[c.Name()] = c
+	}
+	return r
+}
+
+// Get returns the collector named name.
+func (r *Registry) Get(name string) (Collector, error) {
+	c, ok := r.m[name]
+	if !ok {
+		return nil, fmt.Errorf("source inconnue « %s » (sources : %s)", name, strings.Join(r.Names(), ", "))
+	}
+	return c, nil
+}
+
+// Names lists the registered sources, sorted.
+func (r *Registry) Names() []string {
+	out := make([]string, 0, len(r.m))
+	for n := range r.m {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,216 @@
+package ingest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/sdaasp-rhone/fne/internal/store"
+)
+
+// Run statuses, as stored in ingestion_runs.status.
+const (
+	StatusRunning = "en_cours"
+	StatusOK      = "succes"
+	StatusPartial = "partiel" // succeeded with rejects
+	StatusFailed  = "echec"
+)
+
+// Summary is the outcome of a run.
+type Summary struct {
+	RunInfo
+	Ended             time.Time
+	Read              uint64
+	Written           uint64
+	Rejected          uint64
+	RejectsByReason   map[string]uint64
+	Status            string
+	Err               error
+	Watermark         string
+	PreviousWatermark string
+}
+
+// Duration of the run.
+func (s Summary) Duration() time.Duration { return s.Ended.Sub(s.Started) }
+
+// Runner runs collectors against one database.
+type Runner struct {
+	Conn      driver.Conn
+	BatchSize int
+	// Retry builds the backoff policy for ClickHouse writes; nil means exponential up to 2 minutes.
+	Retry func() backoff.BackOff
+	// Progress, when set, is called after each batch sent.
+	Progress func(source string, read, written, rejected uint64)
+	// Now is the clock (tests).
+	Now func() time.Time
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC().Truncate(time.Second)
+	}
+	return time.Now().UTC().Truncate(time.Second)
+}
+
+// Run collects one input: records the run, reads the watermark, calls the collector, flushes its rows
+// and rejects, stores the new watermark if everything succeeded, and records the outcome. The returned
+// error is the run's failure (also in Summary.Err).
+func (r *Runner) Run(ctx context.Context, c Collector, in Input) (Summary, error) {
+	start := r.now()
+	info := RunInfo{ID: newRunID(start), Source: c.Name(), Input: RedactURL(in.Location), Started: start}
+	sum := Summary{RunInfo: info, Status: StatusRunning}
+	retry := r.Retry
+	if retry == nil {
+		retry = func() backoff.BackOff {
+			b := backoff.NewExponentialBackOff()
+			b.InitialInterval = 500 * time.Millisecond
+			b.MaxElapsedTime = 2 * time.Minute
+			return b
+		}
+	}
+	batch := r.BatchSize
+	if batch <= 0 {
+		batch = DefaultBatchSize
+	}
+	sink := &Sink{conn: r.Conn, run: &info, batchSize: batch, retry: retry, writers: map[string]*Writer{}, reasons: map[string]uint64{}}
+	if r.Progress != nil {
+		sink.progress = func(rd, w, rj uint64) { r.Progress(c.Name(), rd, w, rj) }
+	}
+	if err := sink.withRetry(ctx, "enregistrement du lancement", func() error { return r.writeRun(ctx, sum) }); err != nil {
+		sum.Status, sum.Err, sum.Ended = StatusFailed, err, r.now()
+		return sum, err
+	}
+	wm, err := r.watermark(ctx, c.Name())
+	if err != nil {
+		return r.finish(ctx, sink, sum, err)
+	}
+	sum.PreviousWatermark = wm
+	in.Watermark, in.Now = wm, start
+	err = c.Collect(ctx, in, sink)
+	if err == nil {
+		err = sink.Flush(ctx)
+	}
+	return r.finish(ctx, sink, sum, err)
+}
+
+func (r *Runner) finish(ctx context.Context, sink *Sink, sum Summary, runErr error) (Summary, error) {
+	// Bookkeeping must be written even when the run was cancelled (SIGTERM): use a fresh context.
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	sum.Ended = r.now()
+	if err := sink.flushRejects(bctx, sum.Ended); err != nil && runErr == nil {
+		runErr = err
+	}
+	sum.Read, sum.Written, sum.Rejected = sink.Counts()
+	sum.RejectsByReason = sink.reasons
+	switch {
+	case runErr != nil:
+		sum.Status, sum.Err = StatusFailed, runErr
+	case sum.Rejected > 0:
+		sum.Status = StatusPartial
+	default:
+		sum.Status = StatusOK
+	}
+	if runErr == nil && sink.watermark != "" && sink.watermark > sum.PreviousWatermark {
+		if err := sink.withRetry(bctx, "enregistrement du filigrane", func() error { return r.writeWatermark(bctx, sum.Source, sink.watermark) }); err != nil {
+			sum.Status, sum.Err, runErr = StatusFailed, err, err
+		} else {
+			sum.Watermark = sink.watermark
+		}
+	}
+	if err := sink.withRetry(bctx, "enregistrement du bilan", func() error { return r.writeRun(bctx, sum) }); err != nil && runErr == nil {
+		runErr = err
+		sum.Err = err
+	}
+	return sum, runErr
+}
+
+func (r *Runner) writeRun(ctx context.Context, s Summary) error {
+	b, err := r.Conn.PrepareBatch(ctx, "INSERT INTO ingestion_runs (run_id, version, source, input, started_at, ended_at, rows_read, rows_written, rows_rejected, status, error)")
+	if err != nil {
+		return err
+	}
+	ended, version := s.Ended, uint64(1)
+	if s.Status != StatusRunning {
+		version = 2
+	}
+	if ended.IsZero() {
+		ended = s.Started
+	}
+	msg := ""
+	if s.Err != nil {
+		msg = s.Err.Error()
+	}
+	if err := b.Append(s.ID, version, s.Source, s.Input, s.Started, ended, s.Read, s.Written, s.Rejected, s.Status, msg); err != nil {
+		return backoff.Permanent(err)
+	}
+	return b.Send()
+}
+
+func (r *Runner) watermark(ctx context.Context, source string) (string, error) {
+	var wm string
+	rows, err := r.Conn.Query(ctx, "SELECT argMax(watermark, version) FROM watermarks WHERE source = ? GROUP BY source", source)
+	if err != nil {
+		return "", fmt.Errorf("lecture du filigrane de %s : %w", source, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := rows.Scan(&wm); err != nil {
+			return "", err
+		}
+	}
+	return wm, rows.Err()
+}
+
+func (r *Runner) writeWatermark(ctx context.Context, source, wm string) error {
+	b, err := r.Conn.PrepareBatch(ctx, "INSERT INTO watermarks (source, version, watermark, updated_at)")
+	if err != nil {
+		return err
+	}
+	now := r.now()
+	if err := b.Append(source, uint64(time.Now().UnixNano()), wm, now); err != nil {
+		return backoff.Permanent(err)
+	}
+	return b.Send()
+}
+
+func newRunID(t time.Time) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return t.Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// RedactURL removes credentials (user info, token_auth and similar query parameters) from a location,
+// so that it can be stored and logged.
+func RedactURL(loc string) string {
+	u, err := url.Parse(loc)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return loc
+	}
+	u.User = nil
+	q := u.Query()
+	changed := false
+	for k := range q {
+		switch k {
+		case "token_auth", "token", "access_token", "api_key", "apikey", "key", "secret", "password":
+			q.Set(k, "***")
+			changed = true
+		}
+	}
+	if changed {
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// IsStorage reports whether err came from ClickHouse (for metrics and exit codes).
+func IsStorage(err error) bool {
+	return errors.Is(err, store.ErrUnreachable)
+}

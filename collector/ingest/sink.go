@@ -1,0 +1,199 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/cenkalti/backoff/v4"
+
+	"github.com/sdaasp-rhone/fne/internal/store"
+)
+
+// DefaultBatchSize is how many rows a Writer buffers before sending them: large enough for ClickHouse
+// (few parts), small enough that memory stays flat whatever the input size.
+const DefaultBatchSize = 20000
+
+// Sink receives a collector's output for one run.
+type Sink struct {
+	conn      driver.Conn
+	run       *RunInfo
+	batchSize int
+	retry     func() backoff.BackOff
+
+	mu        sync.Mutex
+	writers   map[string]*Writer
+	rejects   []rejectRow
+	reasons   map[string]uint64
+	read      uint64
+	written   uint64
+	rejected  uint64
+	watermark string
+	progress  func(read, written, rejected uint64)
+}
+
+// RunInfo identifies a run.
+type RunInfo struct {
+	ID      string
+	Source  string
+	Input   string // location with credentials removed
+	Started time.Time
+}
+
+type rejectRow struct {
+	position, field, reason, raw string
+}
+
+// Writer appends rows to one table, in batches.
+type Writer struct {
+	sink    *Sink
+	table   string
+	columns []string
+	rows    [][]any
+}
+
+// Writer returns the writer of table for the given columns; the provenance columns source_input, run_id
+// and ingested_at are appended automatically to every row, so collectors list only their own columns.
+func (s *Sink) Writer(table string, columns ...string) *Writer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if w, ok := s.writers[table]; ok {
+		return w
+	}
+	w := &Writer{sink: s, table: table, columns: append(append([]string(nil), columns...), "source_input", "run_id", "ingested_at")}
+	s.writers[table] = w
+	return w
+}
+
+// Append adds one valid row (values in the order of the writer's columns) and counts it as written
+// once its batch is sent.
+func (w *Writer) Append(ctx context.Context, values ...any) error {
+	if len(values) != len(w.columns)-3 {
+		return fmt.Errorf("ingest: %s: %d values for %d columns", w.table, len(values), len(w.columns)-3)
+	}
+	row := append(values, w.sink.run.Input, w.sink.run.ID, w.sink.run.Started)
+	w.rows = append(w.rows, row)
+	if len(w.rows) >= w.sink.batchSize {
+		return w.flush(ctx)
+	}
+	return nil
+}
+
+func (w *Writer) flush(ctx context.Context) error {
+	if len(w.rows) == 0 {
+		return nil
+	}
+	query := fmt.Sprintf("INSERT INTO %s (%s)", w.table, strings.Join(w.columns, ", "))
+	err := w.sink.withRetry(ctx, "écriture dans "+w.table, func() error {
+		b, err := w.sink.conn.PrepareBatch(ctx, query)
+		if err != nil {
+			return err
+		}
+		for _, r := range w.rows {
+			if err := b.Append(r...); err != nil {
+				_ = b.Abort()
+				return backoff.Permanent(fmt.Errorf("ligne invalide pour %s : %w", w.table, err))
+			}
+		}
+		return b.Send()
+	})
+	if err != nil {
+		return err
+	}
+	w.sink.mu.Lock()
+	w.sink.written += uint64(len(w.rows))
+	w.sink.mu.Unlock()
+	w.rows = w.rows[:0]
+	w.sink.report()
+	return nil
+}
+
+// Read counts one input record (valid or not): the run's "rows read".
+func (s *Sink) Read(n int) {
+	s.mu.Lock()
+	s.read += uint64(n)
+	s.mu.Unlock()
+}
+
+// Reject records an invalid record: position is "ligne N" (or "feuille!ligne N", or the record id),
+// field the offending field ("" for the whole record), reason a French sentence, raw the record as read.
+// Rejects are written at the end of the run, and a reject never stops the run.
+func (s *Sink) Reject(position, field, reason, raw string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rejected++
+	s.reasons[reason]++
+	s.rejects = append(s.rejects, rejectRow{position, field, reason, raw})
+}
+
+// SetWatermark records the newest upstream modification seen (RFC 3339). It is stored only when the
+// run succeeds, so a failed run is resumed from the previous watermark.
+func (s *Sink) SetWatermark(w string) {
+	s.mu.Lock()
+	if w > s.watermark {
+		s.watermark = w
+	}
+	s.mu.Unlock()
+}
+
+// Counts returns rows read, written and rejected so far.
+func (s *Sink) Counts() (read, written, rejected uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.read, s.written, s.rejected
+}
+
+func (s *Sink) report() {
+	if s.progress != nil {
+		s.progress(s.Counts())
+	}
+}
+
+// Flush sends every buffered row. Run calls it at the end; collectors may call it to bound memory.
+func (s *Sink) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	ws := make([]*Writer, 0, len(s.writers))
+	for _, w := range s.writers {
+		ws = append(ws, w)
+	}
+	s.mu.Unlock()
+	for _, w := range ws {
+		if err := w.flush(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Sink) flushRejects(ctx context.Context, now time.Time) error {
+	if len(s.rejects) == 0 {
+		return nil
+	}
+	return s.withRetry(ctx, "écriture des rejets", func() error {
+		b, err := s.conn.PrepareBatch(ctx, "INSERT INTO rejects (source, input, position, field, version, run_id, reason, raw, rejected_at)")
+		if err != nil {
+			return err
+		}
+		v := store.Version(now, now)
+		for _, r := range s.rejects {
+			if err := b.Append(s.run.Source, s.run.Input, r.position, r.field, v, s.run.ID, r.reason, r.raw, now); err != nil {
+				_ = b.Abort()
+				return backoff.Permanent(err)
+			}
+		}
+		return b.Send()
+	})
+}
+
+// withRetry retries fn on ClickHouse failures with exponential backoff (bounded in time), so that a
+// server restart during a run does not lose the batch.
+func (s *Sink) withRetry(ctx context.Context, what string, fn func() error) error {
+	err := backoff.Retry(fn, backoff.WithContext(s.retry(), ctx))
+	if err != nil {
+		return fmt.Errorf("%s : %w", what, err)
+	}
+	return nil
+}
