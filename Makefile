@@ -50,5 +50,23 @@ demo: build clickhouse-up
 	@echo
 	@echo "ClickHouse reste démarré (make clickhouse-down pour l'arrêter)."
 
+## plugin: the complete Grafana plugin folder in plugin/dist (frontend + backend executables).
+PLUGIN_EXE := gpx_fneindicateurs
+plugin: plugin-frontend plugin-backend
+
+plugin-backend:
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -o plugin/dist/$(PLUGIN_EXE)_linux_amd64 ./plugin/pkg
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -o plugin/dist/$(PLUGIN_EXE)_linux_arm64 ./plugin/pkg
+
+plugin-frontend:
+	cd plugin && npm ci --no-audit --no-fund && npm run build
+
+## up / down: the whole stack with Docker (Grafana, ClickHouse, collector, Prometheus).
+up: plugin
+	docker compose -f deploy/docker-compose.yml up -d --build
+
+down:
+	docker compose -f deploy/docker-compose.yml down
+
 clean:
 	rm -rf bin plugin/dist

@@ -15,3 +15,8 @@ var ClickHouse embed.FS
 //
 //go:embed reference/*.csv reference/territoire.yaml
 var Reference embed.FS
+
+// Sources holds the JSON Schemas of the JSON inputs (sources/*.schema.json) and their README.
+//
+//go:embed sources
+var Sources embed.FS

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/sdaasp-rhone/fne/internal/territory"
 )
 
 // Collector reads one source of DESIGN §2 and writes its records through the Sink.
@@ -35,8 +37,15 @@ type Input struct {
 	// Watermark is the last upstream modification time already ingested for this source (RFC 3339), ""
 	// the first time. Incremental collectors ask only for what changed since then.
 	Watermark string
-	// Now is the ingestion time (versions, ingested_at); set by Run.
+	// Now is the ingestion time (ingested_at, store.Version), whole seconds; set by Run.
 	Now time.Time
+	// IngestVersion is a version that grows with every run (Unix nanoseconds of its start), for tables
+	// where the later ingestion wins (consultations, meetings, equipment, milestones): add the record's
+	// position in the input so that, within one file, a later line wins over an earlier duplicate.
+	IngestVersion uint64
+	// Reference is the territory reference in force (nil if none was loaded): collectors that locate
+	// records by commune name need it.
+	Reference *territory.Reference
 }
 
 // Option returns an option or its default.

@@ -12,6 +12,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/cenkalti/backoff/v4"
 
+	"github.com/sdaasp-rhone/fne/internal/reference"
 	"github.com/sdaasp-rhone/fne/internal/store"
 )
 
@@ -92,7 +93,14 @@ func (r *Runner) Run(ctx context.Context, c Collector, in Input) (Summary, error
 		return r.finish(ctx, sink, sum, err)
 	}
 	sum.PreviousWatermark = wm
-	in.Watermark, in.Now = wm, start
+	in.Watermark, in.Now, in.IngestVersion = wm, start, uint64(time.Now().UnixNano())
+	if in.Reference == nil {
+		ref, err := reference.Current(ctx, r.Conn)
+		if err != nil && !errors.Is(err, reference.ErrNotLoaded) {
+			return r.finish(ctx, sink, sum, err)
+		}
+		in.Reference = ref
+	}
 	err = c.Collect(ctx, in, sink)
 	if err == nil {
 		err = sink.Flush(ctx)
