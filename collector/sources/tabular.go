@@ -1,0 +1,617 @@
+package sources
+
+// The table reader shared by the file sources of coordinators (lieux in CSV, rencontres, participations,
+// equipements, jalons in CSV): CSV with "," ";" or tab, with or without a UTF-8 BOM, or an XLSX sheet.
+// Every data row keeps its position ("ligne N" for CSV, "feuille!ligne N" for XLSX) and its text as
+// read, so that a rejected row can be found and fixed by the person who typed it.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/sdaasp-rhone/fne/collector/ingest"
+)
+
+// tabMaxRecord bounds one CSV record (a quote left open would otherwise swallow the rest of the file).
+const tabMaxRecord = 1 << 20
+
+// tabRow is one data row of a table.
+type tabRow struct {
+	Pos   string // "ligne 3" or "rencontres!ligne 3"
+	Line  int    // physical line (CSV) or row number (XLSX) where the row starts; orders duplicates
+	Raw   string // the row as read (CSV text, or the XLSX cells joined as CSV)
+	XLSX  bool   // cells come from a workbook: dates may be Excel serial numbers
+	Width string // non-empty when the CSV row does not have as many cells as the header: the reason
+	cells []string
+	hdr   map[string]int
+}
+
+// get returns the trimmed cell of column col ("" when absent).
+func (r tabRow) get(col string) string {
+	i, ok := r.hdr[col]
+	if !ok || i >= len(r.cells) {
+		return ""
+	}
+	return strings.TrimSpace(r.cells[i])
+}
+
+// multi splits a multi-valued cell on "|" (DESIGN §2), trimming and dropping empty values.
+func (r tabRow) multi(col string) []string { return tabSplitMulti(r.get(col)) }
+
+func tabSplitMulti(s string) []string {
+	out := []string{}
+	for _, v := range strings.Split(s, "|") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// tabTable iterates over the data rows of a CSV file or an XLSX sheet.
+type tabTable struct {
+	Header []string
+	Sheet  string // XLSX sheet read, "" for CSV
+	hdr    map[string]int
+	next   func() (tabRow, error)
+}
+
+// Next returns the next non-blank data row, or io.EOF.
+func (t *tabTable) Next() (tabRow, error) { return t.next() }
+
+// Has reports whether the header holds col.
+func (t *tabTable) Has(col string) bool { _, ok := t.hdr[col]; return ok }
+
+// require checks that every required column is in the header: a file without one of them cannot be
+// read at all (an error for the whole run, not one reject per row).
+func (t *tabTable) require(cols ...string) error {
+	var missing []string
+	for _, c := range cols {
+		if !t.Has(c) {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		where := "l'en-tête"
+		if t.Sheet != "" {
+			where = "l'en-tête de la feuille « " + t.Sheet + " »"
+		}
+		return fmt.Errorf("colonne(s) obligatoire(s) absente(s) de %s : %s (colonnes lues : %s)", where,
+			strings.Join(missing, ", "), strings.Join(t.Header, ", "))
+	}
+	return nil
+}
+
+func tabHeader(cells []string) ([]string, map[string]int) {
+	h := make([]string, len(cells))
+	m := make(map[string]int, len(cells))
+	for i, c := range cells {
+		c = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(c, "\ufeff")))
+		h[i] = c
+		if _, dup := m[c]; !dup && c != "" {
+			m[c] = i
+		}
+	}
+	return h, m
+}
+
+func tabBlank(cells []string) bool {
+	for _, c := range cells {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// tabOpen opens a file or downloads a URL. The caller closes the reader.
+func tabOpen(ctx context.Context, in ingest.Input) (io.ReadCloser, error) {
+	if !in.IsURL() {
+		f, err := os.Open(in.Location)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("fichier introuvable : %s", in.Location)
+			}
+			return nil, fmt.Errorf("lecture de %s : %w", in.Location, err)
+		}
+		return f, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.Location, nil)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("adresse invalide %s : %w", ingest.RedactURL(in.Location), err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("téléchargement de %s : %v", ingest.RedactURL(in.Location), errors.Unwrap(err))
+	}
+	if resp.StatusCode/100 != 2 {
+		resp.Body.Close()
+		cancel()
+		return nil, fmt.Errorf("téléchargement de %s : réponse HTTP %d", ingest.RedactURL(in.Location), resp.StatusCode)
+	}
+	return tabCloser{resp.Body, cancel}, nil
+}
+
+type tabCloser struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c tabCloser) Close() error { err := c.ReadCloser.Close(); c.cancel(); return err }
+
+// tabIsXLSX tells a workbook (a zip archive) from text by its first bytes.
+func tabIsXLSX(head []byte) bool { return bytes.HasPrefix(head, []byte("PK\x03\x04")) }
+
+// tabOpenTable opens in as a table: an XLSX workbook (sheet --sheet, else the one named like source,
+// else the only one) or a CSV file. It returns the table and a closer.
+func tabOpenTable(ctx context.Context, in ingest.Input, source string) (*tabTable, io.Closer, error) {
+	rc, err := tabOpen(ctx, in)
+	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(rc, 64<<10)
+	head, _ := br.Peek(4)
+	var t *tabTable
+	if tabIsXLSX(head) || strings.EqualFold(filepath.Ext(in.Location), ".xlsx") {
+		t, err = newXLSXTable(br, in.Option("sheet", ""), source)
+	} else {
+		t, err = newCSVTable(br)
+	}
+	if err != nil {
+		rc.Close()
+		return nil, nil, fmt.Errorf("%s : %w", ingest.RedactURL(in.Location), err)
+	}
+	return t, rc, nil
+}
+
+// newCSVTable reads a CSV stream: the first non-blank line is the header; the separator is the most
+// frequent of "," ";" and tab in it.
+func newCSVTable(r io.Reader) (*tabTable, error) {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReaderSize(r, 64<<10)
+	}
+	s := &tabCSV{br: br}
+	var headerText string
+	for {
+		line, err := s.readLine()
+		if line == "" && err != nil {
+			if err == io.EOF {
+				return nil, errors.New("fichier vide : aucune ligne d'en-tête")
+			}
+			return nil, err
+		}
+		if s.line == 1 {
+			line = strings.TrimPrefix(line, "\ufeff")
+		}
+		if strings.TrimSpace(tabChomp(line)) != "" {
+			headerText = tabChomp(line)
+			break
+		}
+		if err != nil {
+			return nil, errors.New("fichier vide : aucune ligne d'en-tête")
+		}
+	}
+	s.sep = tabDetectSep(headerText)
+	cells, _ := tabSplitCSV(headerText, s.sep)
+	t := &tabTable{}
+	t.Header, t.hdr = tabHeader(cells)
+	width := len(cells)
+	t.next = func() (tabRow, error) {
+		for {
+			fields, raw, start, err := s.record()
+			if err != nil {
+				return tabRow{}, err
+			}
+			if tabBlank(fields) {
+				continue
+			}
+			row := tabRow{Pos: fmt.Sprintf("ligne %d", start), Line: start, Raw: raw, cells: fields, hdr: t.hdr}
+			if len(fields) != width {
+				row.Width = fmt.Sprintf("%d cellule(s) au lieu des %d colonnes de l'en-tête (séparateur « %s »)", len(fields), width, string(s.sep))
+			}
+			return row, nil
+		}
+	}
+	return t, nil
+}
+
+// tabCSV splits a CSV stream into records, following quoted fields across lines.
+type tabCSV struct {
+	br   *bufio.Reader
+	sep  byte
+	line int // physical lines consumed
+	eof  bool
+}
+
+func (s *tabCSV) readLine() (string, error) {
+	if s.eof {
+		return "", io.EOF
+	}
+	line, err := s.br.ReadString('\n')
+	if err == io.EOF {
+		s.eof = true
+	} else if err != nil {
+		return "", err
+	}
+	if line != "" {
+		s.line++
+	}
+	return line, err
+}
+
+// record returns the next record's cells, its text without the final line break, and its first line.
+func (s *tabCSV) record() ([]string, string, int, error) {
+	var buf strings.Builder
+	start := 0
+	for {
+		line, err := s.readLine()
+		if line == "" {
+			if err == nil {
+				continue
+			}
+			if buf.Len() == 0 {
+				return nil, "", 0, err
+			}
+			// A quote left open at the end of the file: give what was read.
+			text := tabChomp(buf.String())
+			f, _ := tabSplitCSV(text, s.sep)
+			return f, text, start, nil
+		}
+		if start == 0 {
+			start = s.line
+		}
+		buf.WriteString(line)
+		text := tabChomp(buf.String())
+		f, complete := tabSplitCSV(text, s.sep)
+		if complete || s.eof || buf.Len() > tabMaxRecord {
+			return f, text, start, nil
+		}
+	}
+}
+
+func tabChomp(s string) string {
+	s = strings.TrimSuffix(s, "\n")
+	return strings.TrimSuffix(s, "\r")
+}
+
+// tabSplitCSV splits one record (RFC 4180, leniently: a quote inside an unquoted cell is kept as is,
+// text after a closing quote is appended). complete is false when a quoted cell is still open.
+func tabSplitCSV(text string, sep byte) (cells []string, complete bool) {
+	var b strings.Builder
+	inQ, start := false, true
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if inQ {
+			if c == '"' {
+				if i+1 < len(text) && text[i+1] == '"' {
+					b.WriteByte('"')
+					i++
+					continue
+				}
+				inQ = false
+				continue
+			}
+			b.WriteByte(c)
+			continue
+		}
+		switch {
+		case c == sep:
+			cells = append(cells, b.String())
+			b.Reset()
+			start = true
+		case c == '"' && start:
+			inQ, start = true, false
+		default:
+			b.WriteByte(c)
+			start = false
+		}
+	}
+	return append(cells, b.String()), !inQ
+}
+
+func tabDetectSep(header string) byte {
+	best, n := byte(','), 0
+	for _, sep := range []byte{',', ';', '\t'} {
+		cells, _ := tabSplitCSV(header, sep)
+		if len(cells)-1 > n {
+			best, n = sep, len(cells)-1
+		}
+	}
+	return best
+}
+
+// tabJoinCSV renders cells as one CSV line (the raw text of an XLSX row in the rejects).
+func tabJoinCSV(cells []string) string {
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		if strings.ContainsAny(c, ",\"\n\r") {
+			c = `"` + strings.ReplaceAll(c, `"`, `""`) + `"`
+		}
+		out[i] = c
+	}
+	return strings.Join(out, ",")
+}
+
+// tabSheetKey compares sheet and source names: case and surrounding spaces do not matter.
+func tabSheetKey(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// WorkbookSheets lists the sheets of an XLSX file or URL (for `fne ingest classeur`).
+func WorkbookSheets(ctx context.Context, location string) ([]string, error) {
+	rc, err := tabOpen(ctx, ingest.Input{Location: location})
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	f, err := tabOpenWorkbook(rc)
+	if err != nil {
+		return nil, fmt.Errorf("%s : %w", ingest.RedactURL(location), err)
+	}
+	defer f.Close()
+	return f.GetSheetList(), nil
+}
+
+func tabOpenWorkbook(r io.Reader) (f *excelize.File, err error) {
+	// A damaged workbook must be an error for the run, never a crash of the daemon.
+	defer func() {
+		if p := recover(); p != nil {
+			f, err = nil, fmt.Errorf("classeur XLSX illisible (%v)", p)
+		}
+	}()
+	f, err = excelize.OpenReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("classeur XLSX illisible : %v", err)
+	}
+	return f, nil
+}
+
+// newXLSXTable reads one sheet of a workbook: sheet when given, else the sheet named like source, else
+// the only sheet. The whole workbook is in memory (the zip format needs it); rows are streamed.
+func newXLSXTable(r io.Reader, sheet, source string) (t *tabTable, err error) {
+	f, err := tabOpenWorkbook(r)
+	if err != nil {
+		return nil, err
+	}
+	list := f.GetSheetList()
+	name := ""
+	want := sheet
+	if want == "" {
+		want = source
+	}
+	for _, s := range list {
+		if tabSheetKey(s) == tabSheetKey(want) {
+			name = s
+			break
+		}
+	}
+	if name == "" {
+		switch {
+		case sheet != "":
+			f.Close()
+			return nil, fmt.Errorf("feuille « %s » absente du classeur (feuilles : %s)", sheet, strings.Join(list, ", "))
+		case len(list) == 1:
+			name = list[0]
+		default:
+			f.Close()
+			return nil, fmt.Errorf("le classeur a plusieurs feuilles et aucune ne s'appelle « %s » (feuilles : %s) : précisez --sheet", source, strings.Join(list, ", "))
+		}
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			t, err = nil, fmt.Errorf("feuille « %s » illisible (%v)", name, p)
+		}
+	}()
+	rows, err := f.Rows(name)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("feuille « %s » illisible : %v", name, err)
+	}
+	n := 0
+	nextCells := func() ([]string, error) {
+		if !rows.Next() {
+			if err := rows.Error(); err != nil {
+				return nil, fmt.Errorf("feuille « %s » illisible : %v", name, err)
+			}
+			rows.Close()
+			f.Close()
+			return nil, io.EOF
+		}
+		n++
+		// Raw values: a number typed as 1,5 in a French Excel is stored as 1.5; a date as a serial
+		// number, which the date parsers understand for XLSX rows.
+		return rows.Columns(excelize.Options{RawCellValue: true})
+	}
+	t = &tabTable{Sheet: name}
+	for {
+		cells, err := nextCells()
+		if err == io.EOF {
+			return nil, fmt.Errorf("feuille « %s » vide : aucune ligne d'en-tête", name)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !tabBlank(cells) {
+			t.Header, t.hdr = tabHeader(cells)
+			break
+		}
+	}
+	t.next = func() (row tabRow, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				row, err = tabRow{}, fmt.Errorf("feuille « %s » illisible (%v)", name, p)
+			}
+		}()
+		for {
+			cells, err := nextCells()
+			if err != nil {
+				return tabRow{}, err
+			}
+			if tabBlank(cells) {
+				continue
+			}
+			return tabRow{Pos: fmt.Sprintf("%s!ligne %d", name, n), Line: n, Raw: tabJoinCSV(cells), XLSX: true, cells: cells, hdr: t.hdr}, nil
+		}
+	}
+	return t, nil
+}
+
+var (
+	tabISODate   = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	tabFrDate    = regexp.MustCompile(`^\d{2}/\d{2}/\d{4}$`)
+	tabISOMonth  = regexp.MustCompile(`^\d{4}-\d{2}$`)
+	tabExcelDate = regexp.MustCompile(`^\d{4,5}(\.\d+)?$`)
+)
+
+// tabDate parses an ISO 8601 date (a datetime keeps its date), a French JJ/MM/AAAA date, or, in an XLSX
+// row, an Excel date serial number. The error is a French reason.
+func tabDate(s string, xlsx bool) (time.Time, error) {
+	switch {
+	case tabISODate.MatchString(s):
+		if t, err := time.Parse("2006-01-02", s); err == nil {
+			return t, nil
+		}
+	case tabFrDate.MatchString(s):
+		if t, err := time.Parse("02/01/2006", s); err == nil {
+			return t, nil
+		}
+	case len(s) > 10 && tabISODate.MatchString(s[:10]) && (s[10] == 'T' || s[10] == ' '):
+		if t, err := time.Parse(time.RFC3339, strings.Replace(s, " ", "T", 1)); err == nil {
+			return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), nil
+		}
+		if t, err := time.Parse("2006-01-02T15:04:05", strings.Replace(s, " ", "T", 1)); err == nil {
+			return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), nil
+		}
+	case xlsx && tabExcelDate.MatchString(s):
+		if t, ok := tabExcelSerial(s); ok {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("date invalide « %s » (attendu AAAA-MM-JJ)", s)
+}
+
+func tabExcelSerial(s string) (time.Time, bool) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 1 || v > 2958465 {
+		return time.Time{}, false
+	}
+	t, err := excelize.ExcelDateToTime(v, false)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC), true
+}
+
+// tabMonth parses a period "AAAA-MM" (or an Excel date serial in an XLSX row) as its first day.
+func tabMonth(s string, xlsx bool) (time.Time, error) {
+	if tabISOMonth.MatchString(s) {
+		if t, err := time.Parse("2006-01", s); err == nil {
+			return t, nil
+		}
+	}
+	if xlsx && tabExcelDate.MatchString(s) {
+		if t, ok := tabExcelSerial(s); ok {
+			return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("période invalide « %s » (attendu AAAA-MM, ex. 2026-09)", s)
+}
+
+// tabNumber parses a decimal number written the French way ("1 234,5") or the English way ("1234.5").
+func tabNumber(s string) (float64, error) {
+	c := strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "").Replace(s)
+	if strings.Contains(c, ",") {
+		if strings.Contains(c, ".") || strings.Count(c, ",") > 1 {
+			return 0, fmt.Errorf("nombre invalide « %s »", s)
+		}
+		c = strings.Replace(c, ",", ".", 1)
+	}
+	v, err := strconv.ParseFloat(c, 64)
+	if err != nil || c == "" || math.IsNaN(v) || math.IsInf(v, 0) || strings.ContainsAny(c, "xXpPnN_") {
+		return 0, fmt.Errorf("nombre invalide « %s »", s)
+	}
+	return v, nil
+}
+
+// tabCollect drives a table collector: it opens the table, checks the required columns, counts every
+// row as read, and for each row either appends what parse returns or rejects it with parse's reason.
+func tabCollect(ctx context.Context, in ingest.Input, sink *ingest.Sink, source string, required []string, w *ingest.Writer,
+	parse func(r tabRow) (values []any, field, reason string)) error {
+	t, closer, err := tabOpenTable(ctx, in, source)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+	if err := t.require(required...); err != nil {
+		return err
+	}
+	return tabEach(ctx, t, sink, w, parse)
+}
+
+func tabEach(ctx context.Context, t *tabTable, sink *ingest.Sink, w *ingest.Writer, parse func(r tabRow) ([]any, string, string)) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		row, err := t.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		sink.Read(1)
+		if row.Width != "" {
+			sink.Reject(row.Pos, "", row.Width, row.Raw)
+			continue
+		}
+		vals, field, reason := parse(row)
+		if reason != "" {
+			sink.Reject(row.Pos, field, reason, row.Raw)
+			continue
+		}
+		if err := w.Append(ctx, vals...); err != nil {
+			return err
+		}
+	}
+}
+
+// tabYesNo reads oui/non (any case): 1/0; ok false for anything else.
+func tabYesNo(s string) (uint8, bool) {
+	switch strings.ToLower(s) {
+	case "oui":
+		return 1, true
+	case "non":
+		return 0, true
+	}
+	return 0, false
+}
+
+// tabEnum checks v against the allowed values (exact, after trimming) and returns a French reason.
+func tabEnum(field, v string, allowed []string) string {
+	for _, a := range allowed {
+		if v == a {
+			return ""
+		}
+	}
+	if v == "" {
+		return fmt.Sprintf("%s absent (valeurs admises : %s)", field, strings.Join(allowed, ", "))
+	}
+	return fmt.Sprintf("%s « %s » inconnu (valeurs admises : %s)", field, v, strings.Join(allowed, ", "))
+}
