@@ -3,13 +3,12 @@ package dashboards
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"regexp"
 	"sort"
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"github.com/sdaasp-rhone/fne/internal/catalogue"
 )
 
 // The dashboards are checked against the plugin's query model (DESIGN §5) and the indicator catalogue,
@@ -97,27 +96,18 @@ type panel struct {
 	Panels          []panel                    `json:"panels"`
 }
 
-// catalogueIDs reads the indicator ids from the catalogue the engine evaluates.
+// catalogueIDs reads the indicator ids and labels from the catalogue the engine evaluates.
 func catalogueIDs(t *testing.T) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile("../schemas/indicators/catalogue.yaml")
+	c, err := catalogue.Load()
 	if err != nil {
-		t.Fatal(err)
-	}
-	var c struct {
-		Indicators []struct {
-			ID    string `yaml:"id"`
-			Label string `yaml:"label"`
-		} `yaml:"indicators"`
-	}
-	if err := yaml.Unmarshal(b, &c); err != nil {
 		t.Fatal(err)
 	}
 	ids := map[string]string{}
 	for _, i := range c.Indicators {
 		ids[i.ID] = i.Label
 	}
-	// DESIGN §3 has 19 indicators; fewer means the file was not read as expected.
+	// DESIGN §3 has 19 indicators; fewer means the catalogue was not read as expected.
 	if len(ids) != 19 {
 		t.Fatalf("catalogue : %d indicateurs lus, 19 attendus", len(ids))
 	}
