@@ -20,9 +20,9 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/sdaasp-rhone/fne/collector/ingest"
 	"github.com/sdaasp-rhone/fne/internal/chtest"
@@ -114,7 +114,7 @@ type runLog struct {
 }
 
 func (l *runLog) add(s ingest.Summary) { l.mu.Lock(); l.sums = append(l.sums, s); l.mu.Unlock() }
-func (l *runLog) len() int            { l.mu.Lock(); defer l.mu.Unlock(); return len(l.sums) }
+func (l *runLog) len() int             { l.mu.Lock(); defer l.mu.Unlock(); return len(l.sums) }
 func (l *runLog) all() []ingest.Summary {
 	l.mu.Lock()
 	defer l.mu.Unlock()
