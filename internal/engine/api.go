@@ -123,4 +123,5 @@ type Freshness struct {
 	LastData     *time.Time // newest record date in the source's table
 	RowsRejected uint64     // rejects of the newest run
 	Stale        bool       // no success within the source's expected interval
+	OutOfScope   uint64     // activites only: activities of the newest month located in no commune of the reference
 }

@@ -1,0 +1,738 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/sdaasp-rhone/fne/internal/catalogue"
+)
+
+// This file holds every indicator SQL of the product. Rules kept by each query:
+//   - every source table is a ReplacingMergeTree that may not be merged yet: rows are deduplicated with
+//     argMax(column, version) GROUP BY the record key, never with FINAL (which costs ≈ 4× at scale);
+//   - user values (communes, territory ids, dates, types) are bound with `?`, never pasted: only
+//     constant column names and the number of date ranges shape the text;
+//   - territories are passed as commune lists and mapped to the evaluated groups with
+//     transform(code, [communes], [group keys], ''): one query serves one territory or all its children.
+
+// window returns the first and last day covered by ind for month m (DESIGN §3).
+func window(ind catalogue.Indicator, m Month) (time.Time, time.Time) {
+	switch ind.Window {
+	case catalogue.WindowAnnee:
+		return Month{m.Year, time.January}.Start(), m.End()
+	case catalogue.Window12Mois:
+		return m.Add(-11).Start(), m.End()
+	case catalogue.WindowTrimestre:
+		return m.Add(-2).Start(), m.End()
+	}
+	return m.Start(), m.End()
+}
+
+func day(t time.Time) string { return t.Format("2006-01-02") }
+
+// dateRanges renders "(col >= toDate(?) AND col <= toDate(?)) OR …" for the months, contiguous months
+// merged, so that the partition key (toYYYYMM(date)) prunes every other month.
+func dateRanges(col string, ms []Month) (string, []any) {
+	var parts []string
+	var args []any
+	for i := 0; i < len(ms); {
+		j := i
+		for j+1 < len(ms) && ms[j+1] == ms[j].Add(1) {
+			j++
+		}
+		parts = append(parts, fmt.Sprintf("(%s >= toDate(?) AND %s <= toDate(?))", col, col))
+		args = append(args, day(ms[i].Start()), day(ms[j].End()))
+		i = j + 1
+	}
+	if len(parts) == 0 {
+		return "0", nil
+	}
+	return strings.Join(parts, " OR "), args
+}
+
+// groupArrays are the transform() arguments mapping communes to group keys.
+func (r *request) groupArrays() ([]string, []string) {
+	var codes, keys []string
+	for _, g := range r.groups {
+		for _, c := range g.communes {
+			codes = append(codes, c)
+			keys = append(keys, g.key)
+		}
+	}
+	return codes, keys
+}
+
+func (r *request) compute(ctx context.Context, ind catalogue.Indicator, ms []Month) (values, error) {
+	out := values{}
+	var gs []group
+	for _, g := range r.groups {
+		if ind.HasLevel(g.id.Level) {
+			gs = append(gs, g)
+		}
+	}
+	if len(gs) == 0 || len(ms) == 0 {
+		return out, nil // not applicable: every value stays nil (sans_donnees)
+	}
+	var err error
+	switch ind.Compute {
+	case "accompagnements", "conseillers_actifs":
+		err = r.activityFigures(ctx, ind, ms, gs, out)
+	case "par_habitant":
+		of, _ := r.e.cat.Get(ind.Of)
+		var base values
+		if base, err = r.value(ctx, of); err == nil {
+			for _, g := range gs {
+				for _, m := range ms {
+					c := base.get(g.key, m)
+					if c.v != nil && g.pop > 0 {
+						c.v = ptr(*c.v * ind.Per / float64(g.pop))
+					} else {
+						c.v = nil
+					}
+					out.set(g.key, m, c)
+				}
+			}
+		}
+	case "rencontres_nombre", "rencontre_tenue", "epci_rencontres", "diversite_structures", "relais_informes", "relais_connaissent_offre":
+		err = r.meetingFigures(ctx, ind, ms, gs, out)
+	case "jalons_realises":
+		err = r.milestoneFigures(ctx, ind, ms, gs, out)
+	case "equipement_flux":
+		err = r.equipmentFlows(ctx, ind, ms, gs, out)
+	case "communes_stock":
+		err = r.equipmentStocks(ctx, ind, ms, gs, out)
+	case "lieux", "fiches_a_jour", "zone_blanche":
+		err = r.placeFigures(ctx, ind, ms, gs, out)
+	case "consultations":
+		err = r.consultationFigures(ctx, ms, gs, out)
+	default:
+		err = fmt.Errorf("calcul %q inconnu du moteur", ind.Compute)
+	}
+	return out, err
+}
+
+// ---- activities ---------------------------------------------------------------------------------------
+
+type actAgg struct {
+	acc, meds float64
+	last      time.Time
+}
+
+type actMonth struct {
+	groups map[string]actAgg
+	total  uint64 // every non-deleted activity of the month, located or not
+	out    uint64 // of which outside every evaluated group
+}
+
+// activitySQL deduplicates activities and locates them. The inner `id IN (…)` keeps every version of an
+// activity that has at least one version dated in the window, so an activity whose date was moved out
+// of the window by a later version is dropped, and one moved in is kept (its newest version decides).
+// The commune is the structure's for lieu_activite (a deleted structure still locates), else the
+// declared one; an unresolved commune maps to ” (the "hors périmètre / non localisée" bucket).
+const activitySQL = `SELECT transform(commune, ?, ?, '') AS grp, toYYYYMM(d) AS ym,
+       sum(acc) AS accs, uniqExact(med) AS meds, count() AS n, max(d) AS last
+FROM (
+    SELECT d, acc, med, if(tl = 'lieu_activite', s_insee, lci) AS commune
+    FROM (
+        SELECT d, acc, med, tl, sid, lci
+        FROM (
+            SELECT id, argMax(date, version) AS d, argMax(deleted, version) AS del,
+                   argMax(accompagnements, version) AS acc, argMax(mediateur_id, version) AS med,
+                   argMax(toString(type_lieu), version) AS tl, argMax(structure_id, version) AS sid,
+                   argMax(lieu_code_insee, version) AS lci
+            FROM activites
+            WHERE id IN (SELECT id FROM activites WHERE %[1]s)
+            GROUP BY id
+        )
+        WHERE del = 0 AND (%[2]s)
+    )
+    ANY LEFT JOIN (SELECT id AS sid, argMax(code_insee, version) AS s_insee FROM structures GROUP BY id) USING (sid)
+)
+GROUP BY grp, ym`
+
+func (r *request) loadActivities(ctx context.Context) error {
+	if r.acts != nil {
+		return nil
+	}
+	ms := r.actNeed.sorted()
+	r.acts = map[Month]actMonth{}
+	if len(ms) == 0 {
+		return nil
+	}
+	codes, keys := r.groupArrays()
+	w1, a1 := dateRanges("date", ms)
+	w2, a2 := dateRanges("d", ms)
+	args := append([]any{codes, keys}, a1...)
+	args = append(args, a2...)
+	rows, err := r.e.conn.Query(ctx, fmt.Sprintf(activitySQL, w1, w2), args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			grp     string
+			ym      uint32
+			accs    uint64
+			meds, n uint64
+			last    time.Time
+		)
+		if err := rows.Scan(&grp, &ym, &accs, &meds, &n, &last); err != nil {
+			return err
+		}
+		m := Month{int(ym / 100), time.Month(ym % 100)}
+		am := r.acts[m]
+		if am.groups == nil {
+			am.groups = map[string]actAgg{}
+		}
+		am.total += n
+		if grp == "" {
+			am.out += n
+		} else {
+			am.groups[grp] = actAgg{acc: float64(accs), meds: float64(meds), last: last}
+		}
+		r.acts[m] = am
+	}
+	return rows.Err()
+}
+
+func (r *request) activityFigures(ctx context.Context, ind catalogue.Indicator, ms []Month, gs []group, out values) error {
+	if err := r.loadActivities(ctx); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		am := r.acts[m]
+		if am.total == 0 {
+			continue // the month is not collected: sans_donnees, not 0
+		}
+		for _, g := range gs {
+			a := am.groups[g.key]
+			v := a.acc
+			if ind.Compute == "conseillers_actifs" {
+				v = a.meds
+			}
+			out.set(g.key, m, cell{v: ptr(v), last: a.last})
+		}
+	}
+	return nil
+}
+
+// ---- meetings -----------------------------------------------------------------------------------------
+
+type meeting struct {
+	id, typ, terr string
+	date          time.Time
+}
+
+type participation struct {
+	structureID, structureType string
+	relais                     uint8
+	connait                    *uint8
+}
+
+type meetingData struct {
+	meetings []meeting
+	parts    map[string][]participation // by meeting id
+}
+
+// loadMeetings reads, once per request, the meetings dated in the widest window any requested month
+// needs (12 months before the earliest), and their participations.
+func (r *request) loadMeetings(ctx context.Context) error {
+	if r.meetings != nil {
+		return nil
+	}
+	var from, to time.Time
+	for id, set := range r.need {
+		ind, _ := r.e.cat.Get(id)
+		for m := range set {
+			a, b := window(ind, m)
+			if from.IsZero() || a.Before(from) {
+				from = a
+			}
+			if b.After(to) {
+				to = b
+			}
+		}
+	}
+	md := &meetingData{parts: map[string][]participation{}}
+	r.meetings = md
+	rows, err := r.e.conn.Query(ctx, `SELECT id, d, typ, terr FROM (
+    SELECT id, argMax(date, version) AS d, argMax(toString(type), version) AS typ,
+           argMax(territoire, version) AS terr, argMax(deleted, version) AS del
+    FROM rencontres GROUP BY id)
+WHERE del = 0 AND d >= toDate(?) AND d <= toDate(?)`, day(from), day(to))
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for rows.Next() {
+		var mt meeting
+		if err := rows.Scan(&mt.id, &mt.date, &mt.typ, &mt.terr); err != nil {
+			rows.Close()
+			return err
+		}
+		md.meetings = append(md.meetings, mt)
+		ids = append(ids, mt.id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return err
+	}
+	// Participations of a meeting not ingested yet are kept in the table and join here once it arrives.
+	rows, err = r.e.conn.Query(ctx, `SELECT rid, sid, st, rel, co FROM (
+    SELECT rencontre_id AS rid, structure_id AS sid, argMax(toString(structure_type), version) AS st,
+           argMax(relais, version) AS rel, argMax(connait_offre, version) AS co, argMax(deleted, version) AS del
+    FROM participations WHERE has(?, rencontre_id) GROUP BY rencontre_id, structure_id)
+WHERE del = 0`, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var rid string
+		var p participation
+		if err := rows.Scan(&rid, &p.structureID, &p.structureType, &p.relais, &p.connait); err != nil {
+			return err
+		}
+		md.parts[rid] = append(md.parts[rid], p)
+	}
+	return rows.Err()
+}
+
+// epciOf is the EPCI a meeting territory belongs to ("" for the département or outside).
+func (r *request) epciOf(terr string) string {
+	if s, ok := strings.CutPrefix(terr, "epci:"); ok {
+		return s
+	}
+	code := strings.TrimPrefix(terr, "com:")
+	if c, ok := r.ref.Commune(code); ok {
+		return c.EPCI
+	}
+	return ""
+}
+
+func (r *request) meetingFigures(ctx context.Context, ind catalogue.Indicator, ms []Month, gs []group, out values) error {
+	if err := r.loadMeetings(ctx); err != nil {
+		return err
+	}
+	types := map[string]bool{}
+	for _, t := range ind.Inputs {
+		types[t] = true
+	}
+	for _, m := range ms {
+		from, to := window(ind, m)
+		var in []meeting
+		any := false
+		for _, mt := range r.meetings.meetings {
+			if mt.date.Before(from) || mt.date.After(to) {
+				continue
+			}
+			any = true
+			if types[mt.typ] {
+				in = append(in, mt)
+			}
+		}
+		if !any {
+			continue // no meeting at all reported in the window: sans_donnees
+		}
+		for _, g := range gs {
+			var last time.Time
+			var mine []meeting
+			for _, mt := range in {
+				if g.terr[mt.terr] {
+					mine = append(mine, mt)
+					if mt.date.After(last) {
+						last = mt.date
+					}
+				}
+			}
+			var v *float64
+			switch ind.Compute {
+			case "rencontres_nombre":
+				v = ptr(float64(len(mine)))
+			case "rencontre_tenue":
+				v = ptr(0)
+				if len(mine) > 0 {
+					v = ptr(1)
+				}
+			case "epci_rencontres":
+				if len(g.epcis) == 0 {
+					break
+				}
+				n := map[string]int{}
+				for _, mt := range mine {
+					n[r.epciOf(mt.terr)]++
+				}
+				ok := 0
+				for _, e := range g.epcis {
+					if n[e] >= max(ind.MinCount, 1) {
+						ok++
+					}
+				}
+				v = ptr(float64(ok) * 100 / float64(len(g.epcis)))
+			case "diversite_structures", "relais_informes", "relais_connaissent_offre":
+				distinct := map[string]bool{}
+				var answered, yes int
+				for _, mt := range mine {
+					for _, p := range r.meetings.parts[mt.id] {
+						switch ind.Compute {
+						case "diversite_structures":
+							if p.structureType != "" {
+								distinct[p.structureType] = true
+							}
+						case "relais_informes":
+							if p.relais == 1 {
+								distinct[p.structureID] = true
+							}
+						default:
+							if p.relais == 1 && p.connait != nil {
+								answered++
+								if *p.connait == 1 {
+									yes++
+								}
+							}
+						}
+					}
+				}
+				if ind.Compute == "relais_connaissent_offre" {
+					if answered > 0 {
+						v = ptr(float64(yes) * 100 / float64(answered))
+					}
+				} else {
+					v = ptr(float64(len(distinct)))
+				}
+			}
+			out.set(g.key, m, cell{v: v, last: last})
+		}
+	}
+	return nil
+}
+
+// ---- milestones ---------------------------------------------------------------------------------------
+
+func (r *request) milestoneFigures(ctx context.Context, ind catalogue.Indicator, ms []Month, gs []group, out values) error {
+	if len(ind.Inputs) == 0 {
+		return fmt.Errorf("%s : action des jalons manquante (inputs)", ind.ID)
+	}
+	var total, done uint64
+	var last time.Time
+	if err := r.e.conn.QueryRow(ctx, `SELECT count(), countIf(st = 'realise'), max(ifNull(dr, toDate('1970-01-01'))) FROM (
+    SELECT jalon, argMax(toString(statut), version) AS st, argMax(deleted, version) AS del, argMax(date_realisee, version) AS dr
+    FROM jalons WHERE action = ? GROUP BY jalon)
+WHERE del = 0`, ind.Inputs[0]).Scan(&total, &done, &last); err != nil {
+		return err
+	}
+	if total == 0 {
+		return nil
+	}
+	if last.Year() <= 1970 {
+		last = time.Time{}
+	}
+	// Milestones are read in their current state, whatever the month.
+	for _, g := range gs {
+		for _, m := range ms {
+			out.set(g.key, m, cell{v: ptr(float64(done) * 100 / float64(total)), last: last})
+		}
+	}
+	return nil
+}
+
+// ---- equipment ----------------------------------------------------------------------------------------
+
+type equipRow struct {
+	terr    string
+	periode time.Time
+	v       float64
+	version uint64
+}
+
+// loadEquipment reads the latest value of each (indicator, territory, period) for the indicators, with
+// periods in [from, to]; bare INSEE codes are read as communes (com:) and, if a commune was reported
+// under both spellings for the same period, the later report wins.
+func (r *request) loadEquipment(ctx context.Context, inds []string, from, to time.Time) ([]equipRow, error) {
+	rows, err := r.e.conn.Query(ctx, `SELECT ind, terr, periode, v, ver FROM (
+    SELECT toString(indicateur) AS ind, territoire AS terr, periode, argMax(valeur, version) AS v,
+           argMax(deleted, version) AS del, max(version) AS ver
+    FROM equipements
+    WHERE has(?, toString(indicateur)) AND periode >= toDate(?) AND periode <= toDate(?)
+    GROUP BY indicateur, territoire, periode)
+WHERE del = 0`, inds, day(from), day(to))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type key struct {
+		ind, terr string
+		p         time.Time
+	}
+	best := map[key]equipRow{}
+	for rows.Next() {
+		var ind string
+		var e equipRow
+		if err := rows.Scan(&ind, &e.terr, &e.periode, &e.v, &e.version); err != nil {
+			return nil, err
+		}
+		if !strings.Contains(e.terr, ":") {
+			e.terr = "com:" + e.terr
+		}
+		k := key{ind, e.terr, e.periode}
+		if b, ok := best[k]; !ok || e.version > b.version {
+			best[k] = e
+		}
+	}
+	out := make([]equipRow, 0, len(best))
+	for _, e := range best {
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (r *request) equipmentFlows(ctx context.Context, ind catalogue.Indicator, ms []Month, gs []group, out values) error {
+	from, _ := window(ind, ms[0])
+	_, to := window(ind, ms[len(ms)-1])
+	rows, err := r.loadEquipment(ctx, ind.Inputs, from, to)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		a, b := window(ind, m)
+		any := false
+		sum := map[string]float64{}
+		last := map[string]time.Time{}
+		for _, e := range rows {
+			if e.periode.Before(a) || e.periode.After(b) {
+				continue
+			}
+			any = true
+			for _, g := range gs {
+				if g.terr[e.terr] {
+					sum[g.key] += e.v
+					if e.periode.After(last[g.key]) {
+						last[g.key] = e.periode
+					}
+				}
+			}
+		}
+		if !any {
+			continue
+		}
+		for _, g := range gs {
+			out.set(g.key, m, cell{v: ptr(sum[g.key]), last: last[g.key]})
+		}
+	}
+	return nil
+}
+
+// equipmentStocks: % of the group's communes whose last reported stock at or before M is ≥ MinCount.
+// Stocks carry forward without expiry; a commune that never reported has 0.
+func (r *request) equipmentStocks(ctx context.Context, ind catalogue.Indicator, ms []Month, gs []group, out values) error {
+	rows, err := r.loadEquipment(ctx, ind.Inputs, time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), ms[len(ms)-1].End())
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		lastP := map[string]time.Time{}
+		val := map[string]float64{}
+		any := false
+		for _, e := range rows {
+			if e.periode.After(m.Start()) {
+				continue
+			}
+			any = true
+			if p, ok := lastP[e.terr]; !ok || e.periode.After(p) {
+				lastP[e.terr], val[e.terr] = e.periode, e.v
+			}
+		}
+		if !any {
+			continue
+		}
+		for _, g := range gs {
+			if len(g.communes) == 0 {
+				continue
+			}
+			ok := 0
+			var last time.Time
+			for _, c := range g.communes {
+				if val["com:"+c] >= float64(max(ind.MinCount, 1)) {
+					ok++
+				}
+				if p := lastP["com:"+c]; p.After(last) {
+					last = p
+				}
+			}
+			out.set(g.key, m, cell{v: ptr(float64(ok) * 100 / float64(len(g.communes))), last: last})
+		}
+	}
+	return nil
+}
+
+// ---- places -------------------------------------------------------------------------------------------
+
+type place struct {
+	code     string
+	lat, lon *float64
+	dateMaj  time.Time
+}
+
+func (r *request) loadPlaces(ctx context.Context) error {
+	if r.placesOK {
+		return nil
+	}
+	rows, err := r.e.conn.Query(ctx, `SELECT code, lat, lon, dm FROM (
+    SELECT id, argMax(code_insee, version) AS code, argMax(latitude, version) AS lat, argMax(longitude, version) AS lon,
+           argMax(date_maj, version) AS dm, argMax(deleted, version) AS del
+    FROM lieux GROUP BY id)
+WHERE del = 0`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p place
+		if err := rows.Scan(&p.code, &p.lat, &p.lon, &p.dateMaj); err != nil {
+			return err
+		}
+		r.places = append(r.places, p)
+	}
+	r.placesOK = true
+	return rows.Err()
+}
+
+// earthRadiusKM is the sphere of the distance rule (DESIGN §3: great-circle, R = 6371 km).
+const earthRadiusKM = 6371.0
+
+func distanceKM(lat1, lon1, lat2, lon2 float64) float64 {
+	rad := math.Pi / 180
+	dlat, dlon := (lat2-lat1)*rad, (lon2-lon1)*rad
+	a := math.Sin(dlat/2)*math.Sin(dlat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dlon/2)*math.Sin(dlon/2)
+	return 2 * earthRadiusKM * math.Asin(math.Min(1, math.Sqrt(a)))
+}
+
+// farCommune reports whether the commune's centroid is strictly farther than km from every place with
+// coordinates (any place: outside the territory, with an old sheet, or outside the département).
+func (r *request) farCommune(code string, km float64) bool {
+	c, ok := r.ref.Commune(code)
+	if !ok {
+		return false
+	}
+	for _, p := range r.places {
+		if p.lat != nil && p.lon != nil && distanceKM(c.Latitude, c.Longitude, *p.lat, *p.lon) <= km {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *request) placeFigures(ctx context.Context, ind catalogue.Indicator, ms []Month, gs []group, out values) error {
+	if err := r.loadPlaces(ctx); err != nil {
+		return err
+	}
+	if len(r.places) == 0 {
+		return nil
+	}
+	located := 0
+	for _, p := range r.places {
+		if p.lat != nil && p.lon != nil {
+			located++
+		}
+	}
+	for _, g := range gs {
+		in := map[string]bool{}
+		for _, c := range g.communes {
+			in[c] = true
+		}
+		for _, m := range ms {
+			var c cell
+			switch ind.Compute {
+			case "lieux", "fiches_a_jour":
+				// Places are read in their current state. A sheet is up to date at M when its date_maj
+				// is later than end(M) − days (a sheet updated after M counts: only its latest date is known).
+				limit := m.End().AddDate(0, 0, -max(ind.Days, 1))
+				n := 0
+				for _, p := range r.places {
+					if !in[p.code] {
+						continue
+					}
+					if p.dateMaj.After(c.last) {
+						c.last = p.dateMaj
+					}
+					if ind.Compute == "lieux" || p.dateMaj.After(limit) {
+						n++
+					}
+				}
+				c.v = ptr(float64(n))
+			case "zone_blanche":
+				if located == 0 || g.pop == 0 {
+					break
+				}
+				var far uint64
+				for _, code := range g.communes {
+					if r.farCommune(code, ind.DistanceKM) {
+						cm, _ := r.ref.Commune(code)
+						far += uint64(cm.Population)
+					}
+				}
+				c.v = ptr(float64(far) * 100 / float64(g.pop))
+			}
+			out.set(g.key, m, c)
+		}
+	}
+	return nil
+}
+
+// ---- consultations ------------------------------------------------------------------------------------
+
+// Consultations are located by their place's commune at read time, so those of a place ingested later
+// count as soon as it arrives (a deleted place keeps locating its past consultations).
+const consultationSQL = `SELECT transform(code, ?, ?, '') AS grp, ym, sum(c) AS n, count() AS rows, max(d) AS last
+FROM (
+    SELECT lieu_id, date AS d, toYYYYMM(date) AS ym, argMax(consultations, version) AS c
+    FROM consultations WHERE %s GROUP BY date, lieu_id
+)
+ANY LEFT JOIN (SELECT id AS lieu_id, argMax(code_insee, version) AS code FROM lieux GROUP BY id) USING (lieu_id)
+GROUP BY grp, ym`
+
+func (r *request) consultationFigures(ctx context.Context, ms []Month, gs []group, out values) error {
+	codes, keys := r.groupArrays()
+	w, a := dateRanges("date", ms)
+	rows, err := r.e.conn.Query(ctx, fmt.Sprintf(consultationSQL, w), append([]any{codes, keys}, a...)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	type agg struct {
+		n    float64
+		last time.Time
+	}
+	data := map[Month]map[string]agg{}
+	for rows.Next() {
+		var grp string
+		var ym uint32
+		var n, cnt uint64
+		var last time.Time
+		if err := rows.Scan(&grp, &ym, &n, &cnt, &last); err != nil {
+			return err
+		}
+		m := Month{int(ym / 100), time.Month(ym % 100)}
+		if data[m] == nil {
+			data[m] = map[string]agg{}
+		}
+		data[m][grp] = agg{float64(n), last}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if data[m] == nil {
+			continue
+		}
+		for _, g := range gs {
+			a := data[m][g.key]
+			out.set(g.key, m, cell{v: ptr(a.n), last: a.last})
+		}
+	}
+	return nil
+}

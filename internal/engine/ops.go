@@ -1,0 +1,265 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sdaasp-rhone/fne/internal/territory"
+)
+
+// Gaps lists the communes and EPCI of t that fail a coverage target at month m: communes without any
+// wifi hotspot, communes farther than the distance rule from every place, EPCI without a local meeting
+// or with fewer than two information meetings in the year, communes with outdated place sheets.
+func (e *Engine) Gaps(ctx context.Context, t territory.ID, m Month) ([]Gap, error) {
+	ref, err := e.Reference(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ref.Resolve(t); err != nil {
+		return nil, err
+	}
+	var communes, epcis []group
+	if t.Level == territory.LevelCommune {
+		tr, _ := ref.Resolve(t)
+		communes = []group{newGroup(ref, tr)}
+	} else {
+		kids, err := ref.Children(t, territory.LevelCommune)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range kids {
+			communes = append(communes, newGroup(ref, k))
+		}
+	}
+	switch t.Level {
+	case territory.LevelDep:
+		kids, err := ref.Children(t, territory.LevelEPCI)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range kids {
+			epcis = append(epcis, newGroup(ref, k))
+		}
+	case territory.LevelEPCI:
+		tr, _ := ref.Resolve(t)
+		epcis = []group{newGroup(ref, tr)}
+	}
+	var out []Gap
+	check := func(id string, groups []group, fails func(v, target float64) bool, label func(v, target float64) string, targetFrom string) error {
+		ind, ok := e.cat.Get(id)
+		if !ok || len(groups) == 0 {
+			return nil
+		}
+		r := e.newRequest(ref, groups)
+		r.want(ind, m)
+		vs, err := r.value(ctx, ind)
+		if err != nil {
+			return err
+		}
+		var base values
+		if targetFrom != "" {
+			of, _ := e.cat.Get(targetFrom)
+			r.want(of, m)
+			if base, err = r.value(ctx, of); err != nil {
+				return err
+			}
+		}
+		for _, g := range groups {
+			v := vs.get(g.key, m).v
+			if v == nil {
+				continue
+			}
+			var target float64
+			if targetFrom != "" {
+				b := base.get(g.key, m).v
+				if b == nil {
+					continue
+				}
+				target = *b
+			} else if ind.Target != nil {
+				target = *ind.Target
+			}
+			if fails(*v, target) {
+				out = append(out, Gap{Territory: g.id, Name: g.name, Indicator: id, Label: label(*v, target),
+					Value: ptr(*v), Target: ptr(target), Population: g.pop})
+			}
+		}
+		return nil
+	}
+	below := func(v, t float64) bool { return v < t }
+	above := func(v, t float64) bool { return v > t }
+	steps := []error{
+		check("a2.communes_hotspot", communes, below, func(float64, float64) string { return "Aucun point wifi libre d'accès déclaré" }, ""),
+		check("a2.population_zone_blanche", communes, above, func(float64, float64) string {
+			return "Commune à plus de 10 km de tout lieu d'accompagnement"
+		}, ""),
+		check("a1.epci_rencontre_locale", epcis, below, func(float64, float64) string { return "Aucune rencontre locale dans l'année" }, ""),
+		check("a3.epci_deux_rencontres", epcis, below, func(float64, float64) string {
+			return "Moins de deux rencontres d'information dans l'année"
+		}, ""),
+		check("a3.fiches_a_jour", communes, below, func(v, t float64) string {
+			return fmt.Sprintf("%.0f fiche(s) de lieu non mise(s) à jour depuis un an", t-v)
+		}, "ctx.lieux"),
+	}
+	for _, err := range steps {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Milestones returns every roadmap milestone in its current state, by action then planned date.
+func (e *Engine) Milestones(ctx context.Context) ([]Milestone, error) {
+	rows, err := e.conn.Query(ctx, `SELECT action, jalon, lib, st, dp, dr FROM (
+    SELECT action, jalon, argMax(libelle, version) AS lib, argMax(toString(statut), version) AS st,
+           argMax(date_prevue, version) AS dp, argMax(date_realisee, version) AS dr, argMax(deleted, version) AS del
+    FROM jalons GROUP BY action, jalon)
+WHERE del = 0
+ORDER BY action, ifNull(dp, toDate('2105-12-31')), jalon`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	var out []Milestone
+	for rows.Next() {
+		var m Milestone
+		if err := rows.Scan(&m.Action, &m.Jalon, &m.Libelle, &m.Statut, &m.DatePrevue, &m.DateRealisee); err != nil {
+			return nil, err
+		}
+		m.EnRetard = m.Statut != "realise" && m.Statut != "abandonne" && m.DatePrevue != nil && m.DatePrevue.Before(today)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// sources and the newest record date of each table; the expected interval bounds staleness (the API
+// sources are collected daily, the coordinators' spreadsheets monthly).
+var sources = []struct {
+	name, lastSQL string
+	every         time.Duration
+}{
+	{"activites", "SELECT toDateTime(max(date)) FROM activites WHERE deleted = 0", 48 * time.Hour},
+	{"structures", "SELECT max(modification) FROM structures", 48 * time.Hour},
+	{"lieux", "SELECT toDateTime(max(date_maj)) FROM lieux", 8 * 24 * time.Hour},
+	{"consultations", "SELECT toDateTime(max(date)) FROM consultations", 48 * time.Hour},
+	{"rencontres", "SELECT toDateTime(max(date)) FROM rencontres WHERE deleted = 0", 45 * 24 * time.Hour},
+	{"participations", "SELECT max(ingested_at) FROM participations", 45 * 24 * time.Hour},
+	{"equipements", "SELECT toDateTime(max(periode)) FROM equipements", 45 * 24 * time.Hour},
+	{"jalons", "SELECT max(ingested_at) FROM jalons", 45 * 24 * time.Hour},
+}
+
+// Freshness reports, per source, its newest run, newest successful run, the rejects of the newest run,
+// its newest record date, and whether it is stale at now. For activites, OutOfScope counts the
+// activities of the newest collected month that no commune of the reference locates.
+func (e *Engine) Freshness(ctx context.Context, now time.Time) ([]Freshness, error) {
+	type run struct {
+		ended    time.Time
+		status   string
+		rejected uint64
+	}
+	last := map[string]run{}
+	success := map[string]time.Time{}
+	rows, err := e.conn.Query(ctx, `SELECT src, en, st, rej FROM (
+    SELECT run_id, argMax(toString(source), version) AS src, argMax(ended_at, version) AS en,
+           argMax(toString(status), version) AS st, argMax(rows_rejected, version) AS rej
+    FROM ingestion_runs GROUP BY run_id)
+ORDER BY en`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var src string
+		var r run
+		if err := rows.Scan(&src, &r.ended, &r.status, &r.rejected); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		last[src] = r
+		if r.status == "succes" || r.status == "partiel" {
+			success[src] = r.ended
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []Freshness
+	for _, s := range sources {
+		f := Freshness{Source: s.name}
+		if r, ok := last[s.name]; ok {
+			t := r.ended
+			f.LastRun, f.LastStatus, f.RowsRejected = &t, r.status, r.rejected
+		}
+		if t, ok := success[s.name]; ok {
+			f.LastSuccess = &t
+		}
+		var d time.Time
+		if err := e.conn.QueryRow(ctx, s.lastSQL).Scan(&d); err != nil {
+			return nil, err
+		}
+		if d.Year() > 1970 {
+			f.LastData = &d
+		}
+		f.Stale = f.LastSuccess == nil || now.Sub(*f.LastSuccess) > s.every
+		if s.name == "activites" && f.LastData != nil {
+			o, err := e.OutOfScope(ctx, MonthOf(*f.LastData), MonthOf(*f.LastData))
+			if err != nil {
+				return nil, err
+			}
+			if len(o) == 1 {
+				f.OutOfScope = o[0].Activites
+			}
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// OutOfScope is the "hors périmètre / non localisée" bucket of one month: activities whose commune is
+// unresolved (unknown structure, no code) or outside the reference. They are in no territory's figures.
+type OutOfScope struct {
+	Month     Month
+	Activites uint64 // activities of the month not located in the département
+	Total     uint64 // every non-deleted activity of the month
+}
+
+// OutOfScope counts, per month from..to, the activities that no commune of the reference locates.
+func (e *Engine) OutOfScope(ctx context.Context, from, to Month) ([]OutOfScope, error) {
+	ref, err := e.Reference(ctx)
+	if err != nil {
+		return nil, err
+	}
+	root, err := ref.Resolve(ref.Root())
+	if err != nil {
+		return nil, err
+	}
+	r := e.newRequest(ref, []group{newGroup(ref, root)})
+	for m := from; !to.Before(m); m = m.Add(1) {
+		r.actNeed.add(m)
+	}
+	if err := r.loadActivities(ctx); err != nil {
+		return nil, err
+	}
+	var out []OutOfScope
+	for m := from; !to.Before(m); m = m.Add(1) {
+		a := r.acts[m]
+		out = append(out, OutOfScope{Month: m, Activites: a.out, Total: a.total})
+	}
+	return out, nil
+}
+
+// LatestMonth is the newest month holding (non-deleted) activity data; the current month when there is
+// none yet.
+func (e *Engine) LatestMonth(ctx context.Context) (Month, error) {
+	var d time.Time
+	if err := e.conn.QueryRow(ctx, "SELECT toDateTime(max(date)) FROM activites WHERE deleted = 0").Scan(&d); err != nil {
+		return Month{}, err
+	}
+	if d.Year() <= 1970 {
+		return MonthOf(time.Now().UTC()), nil
+	}
+	return MonthOf(d.UTC()), nil
+}

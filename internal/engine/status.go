@@ -1,0 +1,131 @@
+package engine
+
+import (
+	"math"
+
+	"github.com/sdaasp-rhone/fne/internal/catalogue"
+)
+
+// Status rule (DESIGN §3), the single place where a value becomes a status.
+//
+// value nil                         → sans_donnees (no input at all, or the indicator does not apply).
+// no target (context indicators, a target restricted to other levels) → sans_cible.
+//
+// Direction au_moins / au_plus, with a target and a deadline:
+//   - the trajectory is the straight line from the baseline B, at the baseline period P0, to the target C
+//     at the deadline D: expected(M) = B + (C − B) × f, f = months(P0→M) / months(P0→D), f clamped to
+//     [0, 1] (before P0 the trajectory is B, after D it is C).
+//   - B is the catalogue (or deployment) baseline when declared, else the indicator's own value at P0
+//     for the same territory; without either, there is no trajectory and expected(M) = C.
+//   - au_moins: atteint if v ≥ C; en_bonne_voie if v ≥ expected(M); a_surveiller if v ≥ 80 % of
+//     expected(M); en_retard otherwise.
+//   - au_plus (mirror): atteint if v ≤ C; en_bonne_voie if v ≤ expected(M); a_surveiller if
+//     expected(M) ≥ 80 % of v (v ≤ expected / 0.8); en_retard otherwise.
+//   - without a deadline the trajectory is C itself (same comparisons).
+//
+// Direction hausse (no fixed target): the reference R is the indicator's value for the same territory in
+// the same month a year before (M − 12) — it is shown as the target — or, when that month has no data,
+// the declared baseline. atteint if v > R (a rise); a_surveiller if v ≥ 80 % of R (stable or a small
+// fall); en_retard otherwise. en_bonne_voie is not used: a rise is either there or not. Without R the
+// status is sans_cible (nothing to compare with).
+//
+// Progress is v / C × 100 for au_moins (v/R for hausse); for au_plus it is 100 when v ≤ C, else
+// C / v × 100 (0 when C = 0). nil when there is no target or C (R) is 0 for au_moins/hausse.
+
+// trajectory is the expected value at month m (see the rule above).
+func trajectory(ind catalogue.Indicator, target float64, baseline *float64, m Month) float64 {
+	if baseline == nil || ind.Deadline == "" || ind.BaselinePeriod == "" {
+		return target
+	}
+	p0, err1 := ParseMonth(ind.BaselinePeriod)
+	d, err2 := ParseMonth(ind.Deadline)
+	if err1 != nil || err2 != nil {
+		return target
+	}
+	total := monthsBetween(p0, d)
+	if total <= 0 {
+		return target
+	}
+	f := float64(monthsBetween(p0, m)) / float64(total)
+	f = math.Max(0, math.Min(1, f))
+	return *baseline + (target-*baseline)*f
+}
+
+func monthsBetween(a, b Month) int {
+	return (b.Year-a.Year)*12 + int(b.Month) - int(a.Month)
+}
+
+// status applies the rule. target is the fixed target at this level (nil: none), ref the hausse
+// reference, baseline the trajectory start (nil: none). It returns the status, the progress and the
+// target to display (the trajectory point for series is computed by the caller with trajectory()).
+func status(ind catalogue.Indicator, v, target, ref, baseline *float64, m Month) (string, *float64) {
+	if v == nil {
+		return StatusSansDonnees, nil
+	}
+	switch ind.Direction {
+	case catalogue.Hausse:
+		if ref == nil {
+			return StatusSansCible, nil
+		}
+		var prog *float64
+		if *ref != 0 {
+			prog = ptr(*v / *ref * 100)
+		}
+		switch {
+		case *v > *ref && !near(*v, *ref):
+			return StatusAtteint, prog
+		case ge(*v, 0.8**ref):
+			return StatusASurveiller, prog
+		}
+		return StatusEnRetard, prog
+	case catalogue.AuMoins:
+		if target == nil {
+			return StatusSansCible, nil
+		}
+		var prog *float64
+		if *target != 0 {
+			prog = ptr(*v / *target * 100)
+		}
+		exp := trajectory(ind, *target, baseline, m)
+		switch {
+		case ge(*v, *target):
+			return StatusAtteint, prog
+		case ge(*v, exp):
+			return StatusBonneVoie, prog
+		case ge(*v, 0.8*exp):
+			return StatusASurveiller, prog
+		}
+		return StatusEnRetard, prog
+	case catalogue.AuPlus:
+		if target == nil {
+			return StatusSansCible, nil
+		}
+		prog := ptr(100.0)
+		if *v > *target {
+			if *v > 0 {
+				prog = ptr(*target / *v * 100)
+			}
+		}
+		exp := trajectory(ind, *target, baseline, m)
+		switch {
+		case ge(*target, *v):
+			return StatusAtteint, prog
+		case ge(exp, *v):
+			return StatusBonneVoie, prog
+		case ge(exp, 0.8**v):
+			return StatusASurveiller, prog
+		}
+		return StatusEnRetard, prog
+	}
+	return StatusSansCible, nil
+}
+
+func ptr(f float64) *float64 { return &f }
+
+// Comparisons tolerate floating-point noise so that a value exactly on a boundary (80 % of 6 is
+// 4.800000000000001 in binary) gets the status the rule states.
+func near(a, b float64) bool {
+	return math.Abs(a-b) <= 1e-9*math.Max(1, math.Max(math.Abs(a), math.Abs(b)))
+}
+
+func ge(a, b float64) bool { return a > b || near(a, b) }
