@@ -67,10 +67,11 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 	if err != nil {
 		return fail(fmt.Sprintf("Lecture de l'état des collectes impossible : %v.", err))
 	}
+	var never []string
 	for _, f := range fs {
 		switch {
 		case f.LastRun == nil:
-			det.Warnings = append(det.Warnings, fmt.Sprintf("la source « %s » n'a jamais été collectée : importez-la (« fne ingest %s <fichier> ») ou activez-la dans la configuration de « fne run »", f.Source, f.Source))
+			never = append(never, f.Source)
 		case f.LastStatus == "echec":
 			det.Warnings = append(det.Warnings, fmt.Sprintf("la dernière collecte de « %s » a échoué le %s : consultez les journaux de « fne run » et le tableau de bord « Collecte des données »", f.Source, frDate(*f.LastRun)))
 		case f.Stale:
@@ -80,6 +81,13 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 			}
 			det.Warnings = append(det.Warnings, fmt.Sprintf("la source « %s » n'est plus à jour (%s) : vérifiez que « fne run » tourne et que la source répond", f.Source, since))
 		}
+	}
+	switch len(never) {
+	case 0:
+	case 1:
+		det.Warnings = append(det.Warnings, fmt.Sprintf("la source « %s » n'a jamais été collectée : importez-la (« fne ingest %s <fichier> ») ou activez-la dans la configuration de « fne run »", never[0], never[0]))
+	default:
+		det.Warnings = append(det.Warnings, fmt.Sprintf("les sources %s n'ont jamais été collectées : importez-les (« fne ingest <source> <fichier> ») ou activez-les dans la configuration de « fne run »", strings.Join(never, ", ")))
 	}
 	scope := "tout le département"
 	if d.settings.ScopeID() != nil {
