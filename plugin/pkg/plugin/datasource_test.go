@@ -469,7 +469,9 @@ func TestCheckHealth(t *testing.T) {
 
 func TestCheckHealthUnreachable(t *testing.T) {
 	s, _ := LoadSettings(settingsJSON(`{"host":"h","port":9999}`, nil))
-	d := New(s, func(context.Context, Settings) (*Session, error) { return nil, errors.New("dial tcp: connection refused") })
+	d := New(s, func(context.Context, Settings) (*Session, error) {
+		return nil, errors.New("dial tcp: connection refused")
+	})
 	res, _ := d.CheckHealth(context.Background(), &backend.CheckHealthRequest{})
 	if res.Status != backend.HealthStatusError || !strings.Contains(res.Message, "Connexion impossible à ClickHouse h:9999 (base fne)") {
 		t.Fatalf("%v %s", res.Status, res.Message)

@@ -274,7 +274,6 @@ func TestIntegrationQueries(t *testing.T) {
 	}
 }
 
-
 func TestIntegrationScope(t *testing.T) {
 	env := newFixtureEnv(t)
 	ctx := context.Background()

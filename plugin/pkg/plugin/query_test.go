@@ -52,11 +52,11 @@ func TestParseQuery(t *testing.T) {
 
 func TestSplitTerritories(t *testing.T) {
 	for in, want := range map[string][]string{
-		"":                          nil,
-		"epci:1":                    {"epci:1"},
-		"{epci:1,com:99001}":        {"epci:1", "com:99001"},
+		"":                           nil,
+		"epci:1":                     {"epci:1"},
+		"{epci:1,com:99001}":         {"epci:1", "com:99001"},
 		" epci:1 , com:99001,epci:1": {"epci:1", "com:99001"},
-		"{}":                        nil,
+		"{}":                         nil,
 	} {
 		if got := SplitTerritories(in); !reflect.DeepEqual(got, want) {
 			t.Errorf("SplitTerritories(%q) = %v, want %v", in, got, want)
