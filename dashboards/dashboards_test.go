@@ -15,15 +15,17 @@ import (
 // so that a renamed indicator, a typo in a query type or a variable that no longer exists fails here and
 // not as an empty panel in front of a comité.
 
+// Territory is optional everywhere: empty means the datasource's scope (an EPCI organisation) or the
+// whole département, which keeps the département's code out of the dashboards.
 var queryTypes = map[string]struct {
-	needsIndicator, needsTerritory bool
+	needsIndicator bool
 }{
-	"series":     {true, true},
-	"scorecard":  {false, true},
-	"breakdown":  {true, true},
-	"gaps":       {false, true},
-	"milestones": {false, false},
-	"freshness":  {false, false},
+	"series":     {true},
+	"scorecard":  {false},
+	"breakdown":  {true},
+	"gaps":       {false},
+	"milestones": {false},
+	"freshness":  {false},
 }
 
 var variableKinds = map[string]bool{"epci": true, "communes": true, "axes": true, "indicators": true}
@@ -383,9 +385,6 @@ func checkPluginTarget(tg map[string]any, ids map[string]string, vars map[string
 		}
 	}
 	terr, hasTerr := tg["territory"].(string)
-	if spec.needsTerritory && !hasTerr {
-		return fmt.Errorf("%s sans territoire", qt)
-	}
 	if hasTerr && !territoryLiteral.MatchString(terr) {
 		names := varRefs(terr)
 		if len(names) != 1 || strings.TrimSpace(varRef.ReplaceAllString(terr, "")) != "" {
@@ -543,18 +542,18 @@ func TestAudienceContent(t *testing.T) {
 	}
 	cases := map[string][]want{
 		"copil.json": {
-			{queryType: "scorecard", territory: "$perimetre", axis: 1, panelType: "table"},
-			{queryType: "scorecard", territory: "$perimetre", axis: 2, panelType: "table"},
-			{queryType: "scorecard", territory: "$perimetre", axis: 3, panelType: "table"},
+			{queryType: "scorecard", axis: 1, panelType: "table"},
+			{queryType: "scorecard", axis: 2, panelType: "table"},
+			{queryType: "scorecard", axis: 3, panelType: "table"},
 			{queryType: "milestones", axis: 0, panelType: "table"},
-			{queryType: "series", indicator: "a1.conseillers_actifs", territory: "$perimetre", axis: -1, panelType: "stat"},
+			{queryType: "series", indicator: "a1.conseillers_actifs", axis: -1, panelType: "stat"},
 		},
 		"cotech.json": {
-			{queryType: "scorecard", territory: "$perimetre", axis: 0, panelType: "table"},
-			{queryType: "series", indicator: "a2.accompagnements", territory: "$perimetre", axis: -1, panelType: "timeseries"},
+			{queryType: "scorecard", axis: 0, panelType: "table"},
+			{queryType: "series", indicator: "a2.accompagnements", axis: -1, panelType: "timeseries"},
 			{queryType: "milestones", axis: 0, panelType: "table"},
 			{queryType: "freshness", axis: -1, panelType: "table"},
-			{queryType: "gaps", territory: "$perimetre", level: "epci", axis: -1, panelType: "table"},
+			{queryType: "gaps", level: "epci", axis: -1, panelType: "table"},
 		},
 		"epci.json": {
 			{queryType: "breakdown", indicator: "ctx.lieux", territory: "$epci", level: "commune", axis: -1, panelType: "geomap"},
@@ -582,7 +581,7 @@ func TestAudienceContent(t *testing.T) {
 						if w.indicator != "" && tg["indicator"] != w.indicator {
 							continue
 						}
-						if w.territory != "" && tg["territory"] != w.territory {
+						if terr, _ := tg["territory"].(string); terr != w.territory {
 							continue
 						}
 						if w.level != "" && tg["level"] != w.level {
