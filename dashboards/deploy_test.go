@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/sdaasp-rhone/fne/internal/catalogue"
 )
 
 // Docker and kubectl are not available where the tests run, so the deployment files are checked here
@@ -508,5 +510,21 @@ func walk(v any, fn func(key string, v any)) {
 		for _, c := range x {
 			walk(c, fn)
 		}
+	}
+}
+
+// The example of target overrides is a file the catalogue accepts, and it changes what it says.
+func TestTargetOverridesExample(t *testing.T) {
+	c, err := catalogue.LoadFile(deployDir + "/cibles/cibles.exemple.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ind, ok := c.Get("a1.conseillers_actifs")
+	if !ok || ind.Target == nil || *ind.Target != 16 || ind.Deadline != "2027-12" {
+		t.Errorf("a1.conseillers_actifs après surcharge : cible %v échéance %q, attendu 16 et 2027-12", ind.Target, ind.Deadline)
+	}
+	ind, _ = c.Get("a3.epci_deux_rencontres")
+	if ind.Target == nil || *ind.Target != 100 || ind.Deadline != "2026-12" {
+		t.Errorf("a3.epci_deux_rencontres après surcharge : cible %v échéance %q, attendu 100 (inchangée) et 2026-12", ind.Target, ind.Deadline)
 	}
 }
