@@ -1,0 +1,312 @@
+package demo
+
+import (
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+	"gopkg.in/yaml.v3"
+
+	"github.com/sdaasp-rhone/fne/internal/reference"
+	"github.com/sdaasp-rhone/fne/internal/territory"
+)
+
+func embeddedRef(t testing.TB) *territory.Reference {
+	t.Helper()
+	p, err := reference.ParseDir("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Ref
+}
+
+var testEnd = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+
+func generate(t testing.TB, dir string, seed uint64) *Result {
+	t.Helper()
+	res, err := Generate(dir, Options{Ref: embeddedRef(t), End: testEnd, Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func hashes(t *testing.T, res *Result) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, f := range res.Files {
+		b, err := os.ReadFile(f.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := sha256.Sum256(b)
+		out[filepath.Base(f.Path)] = hex.EncodeToString(s[:])
+	}
+	return out
+}
+
+// Same seed and end month: byte-identical files; another seed: different files.
+func TestDeterminism(t *testing.T) {
+	a := hashes(t, generate(t, t.TempDir(), 7))
+	b := hashes(t, generate(t, t.TempDir(), 7))
+	c := hashes(t, generate(t, t.TempDir(), 8))
+	if len(a) < 8 {
+		t.Fatalf("only %d files", len(a))
+	}
+	for name, h := range a {
+		if b[name] != h {
+			t.Errorf("%s differs between two runs with the same seed", name)
+		}
+		if c[name] == h && name != "jalons.yaml" {
+			t.Errorf("%s identical with another seed", name)
+		}
+	}
+	if len(a) != len(b) {
+		t.Errorf("%d files vs %d", len(a), len(b))
+	}
+}
+
+func readCSV(t *testing.T, path string) ([]string, [][]string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs[0], recs[1:]
+}
+
+func TestInvariants(t *testing.T) {
+	dir := t.TempDir()
+	res := generate(t, dir, 1)
+	ref := embeddedRef(t)
+	exp := res.Expected()
+
+	// Places: exactly Places valid rows + 2 planted; every valid place's code_insee (or its commune name)
+	// is in the reference; ids unique.
+	hdr, rows := readCSV(t, filepath.Join(dir, "lieux.csv"))
+	if strings.Join(hdr, ",") != strings.Join(lieuxHeader, ",") {
+		t.Errorf("lieux header: %v", hdr)
+	}
+	if len(rows) != 247 || exp["lieux"] != [2]int{245, 2} {
+		t.Errorf("lieux: %d rows, expected %v; want 247 rows and [245 2]", len(rows), exp["lieux"])
+	}
+	names := map[string]int{}
+	for _, c := range ref.Communes {
+		names[nameKey(c.Nom)]++
+	}
+	ids := map[string]bool{}
+	byName := 0
+	perEPCI := map[string]int{}
+	for _, r := range rows[:245] {
+		if ids[r[0]] {
+			t.Errorf("duplicate place id %s", r[0])
+		}
+		ids[r[0]] = true
+		code := r[5]
+		if code == "" {
+			byName++
+			if names[nameKey(r[3])] != 1 {
+				t.Errorf("place %s without code_insee: commune %q does not match exactly one commune", r[0], r[3])
+			}
+			continue
+		}
+		c, ok := ref.Commune(code)
+		if !ok {
+			t.Errorf("place %s: code_insee %s not in the reference", r[0], code)
+		}
+		perEPCI[c.EPCI]++
+	}
+	if byName == 0 {
+		t.Error("no place to be located by commune name")
+	}
+	// Uneven spread: per 10 000 inhabitants the densest EPCI has at least 3× the sparsest.
+	lo, hi := 1e9, 0.0
+	for _, e := range ref.EPCIs {
+		tr, _ := ref.Resolve(territory.ID{Level: territory.LevelEPCI, Code: e.Siren})
+		d := float64(perEPCI[e.Siren]) * 1e4 / float64(tr.Population)
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	if hi < 3*lo {
+		t.Errorf("places per 10 000 inhabitants from %.2f to %.2f: not uneven enough", lo, hi)
+	}
+
+	// Activities: 24 distinct months ending at the end month, ids unique, the planted rows present.
+	months := map[string]int{}
+	acc := map[string]int{}
+	counsellors := map[string]map[string]bool{}
+	actIDs := map[string]bool{}
+	var valid, invalid, deleted, modified int
+	for _, f := range res.Files {
+		if f.Source != "activites" {
+			continue
+		}
+		var page struct {
+			Data []struct {
+				ID         string   `json:"id"`
+				Attributes activite `json:"attributes"`
+			} `json:"data"`
+			Links map[string]href `json:"links"`
+		}
+		b, _ := os.ReadFile(f.Path)
+		if err := json.Unmarshal(b, &page); err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Data) > ActivityPage {
+			t.Errorf("%s: %d items", f.Path, len(page.Data))
+		}
+		lastPage := f.Path == res.Files[len(filesOf(res, "activites"))+len(filesOf(res, "structures"))-1].Path
+		if _, ok := page.Links["next"]; ok == lastPage {
+			t.Errorf("%s: links.next present=%v on last page=%v", filepath.Base(f.Path), ok, lastPage)
+		}
+		for _, d := range page.Data {
+			if actIDs[d.ID] {
+				t.Errorf("duplicate activity id %s", d.ID)
+			}
+			actIDs[d.ID] = true
+			a := d.Attributes
+			if _, err := time.Parse("2006-01-02", a.Date); err != nil || a.Type == "atelier_libre" {
+				invalid++
+				continue
+			}
+			valid++
+			if a.Suppression != nil {
+				deleted++
+				continue
+			}
+			if a.Modification != a.Creation {
+				modified++
+			}
+			m := a.Date[:7]
+			months[m]++
+			acc[m] += a.Accompagnements
+			if counsellors[m] == nil {
+				counsellors[m] = map[string]bool{}
+			}
+			counsellors[m][a.MediateurID] = true
+		}
+	}
+	if valid != exp["activites"][0] || invalid != 2 || exp["activites"][1] != 2 {
+		t.Errorf("activities: %d valid, %d invalid; expected %v", valid, invalid, exp["activites"])
+	}
+	keys := sortedKeys(months)
+	if len(keys) != 24 || keys[0] != "2024-11" || keys[23] != "2026-10" {
+		t.Errorf("activity months: %d from %v", len(keys), keys)
+	}
+	if deleted == 0 || modified == 0 {
+		t.Errorf("%d deleted, %d modified activities: want some of each", deleted, modified)
+	}
+	for _, m := range keys {
+		if m[5:] != "08" && (acc[m] < 1300 || acc[m] > 2800) {
+			t.Errorf("%s: %d accompaniments, outside 1300–2800", m, acc[m])
+		}
+		if n := len(counsellors[m]); n < 12 || n > 14 {
+			t.Errorf("%s: %d counsellors", m, n)
+		}
+	}
+	if n := len(counsellors["2026-10"]); n != 14 {
+		t.Errorf("counsellors active in the end month: %d, want 14", n)
+	}
+
+	// Consultations start ten months before the end.
+	_, crow := readCSV(t, filepath.Join(dir, "consultations.csv"))
+	if crow[0][0] != "2026-01-01" || len(crow)-2 != exp["consultations"][0] {
+		t.Errorf("consultations: first %s, %d rows, expected %v", crow[0][0], len(crow), exp["consultations"])
+	}
+
+	// Meetings: one departmental meeting per calendar year, ids unique, participations in one workbook.
+	f, err := excelize.OpenFile(filepath.Join(dir, "rencontres.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := f.GetSheetList(); strings.Join(got, ",") != "rencontres,participations" {
+		t.Errorf("sheets %v", got)
+	}
+	rr, _ := f.GetRows("rencontres")
+	pr, _ := f.GetRows("participations")
+	if len(rr)-2 != exp["rencontres"][0] || len(pr)-2 != exp["participations"][0] {
+		t.Errorf("%d meetings / %d participations rows, expected %v %v", len(rr)-1, len(pr)-1, exp["rencontres"], exp["participations"])
+	}
+	depYears := map[string]int{}
+	mids := map[string]bool{}
+	local := map[string]map[string]bool{}
+	for _, r := range rr[1:] {
+		if mids[r[0]] {
+			t.Errorf("duplicate meeting id %s", r[0])
+		}
+		mids[r[0]] = true
+		if r[2] == "rencontre_departementale" {
+			depYears[r[1][:4]]++
+		}
+		if (r[2] == "echange_pratiques" || r[2] == "atelier_thematique") && r[1][:4] == "2026" {
+			if local["2026"] == nil {
+				local["2026"] = map[string]bool{}
+			}
+			local["2026"][r[4]] = true
+		}
+	}
+	if depYears["2024"] != 1 || depYears["2025"] != 1 || depYears["2026"] != 1 {
+		t.Errorf("departmental meetings per year: %v", depYears)
+	}
+
+	// Equipment: hotspots in some communes, not all.
+	_, erows := readCSV(t, filepath.Join(dir, "equipements.csv"))
+	hot := map[string]bool{}
+	for _, r := range erows {
+		if r[2] == "hotspots_wifi_actifs" {
+			hot[r[1]] = true
+		}
+	}
+	if len(hot) < 30 || len(hot) > 150 {
+		t.Errorf("%d communes with hotspots, want a share between 30 and 150 of 208", len(hot))
+	}
+	if len(erows)-2 != exp["equipements"][0] {
+		t.Errorf("%d equipment rows, expected %v", len(erows), exp["equipements"])
+	}
+
+	// Milestones: valid YAML, action 2.1 = 2 realised of 5.
+	var js []map[string]any
+	b, _ := os.ReadFile(filepath.Join(dir, "jalons.yaml"))
+	if err := yaml.Unmarshal(b, &js); err != nil {
+		t.Fatal(err)
+	}
+	var a21, a21done int
+	for _, j := range js {
+		if j["action"] == "2.1" {
+			a21++
+			if j["statut"] == "realise" {
+				a21done++
+			}
+		}
+	}
+	if len(js) != 17 || a21 != 5 || a21done != 2 {
+		t.Errorf("milestones: %d, action 2.1: %d done of %d", len(js), a21done, a21)
+	}
+	t.Logf("expected rows per source: %v", exp)
+	t.Logf("activities per month: %v", months)
+	t.Logf("accompaniments per month: %v", acc)
+}
+
+func filesOf(res *Result, source string) []File {
+	var out []File
+	for _, f := range res.Files {
+		if f.Source == source {
+			out = append(out, f)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
