@@ -3,8 +3,8 @@ package sources
 import (
 	"bytes"
 	"errors"
-	"os"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,7 +51,9 @@ func ftWorkbook(t testing.TB, sheets ...ftSheet) string {
 }
 
 // ftExcelDate is a date cell: excelize stores it as a serial number with a date format.
-func ftExcelDate(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+func ftExcelDate(y int, m time.Month, d int) time.Time {
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
 
 func ftAllRows(t *testing.T, tb *tabTable) []tabRow {
 	t.Helper()
