@@ -110,4 +110,3 @@ func sourceOrder(res *demo.Result) []string {
 	}
 	return out
 }
-
