@@ -1,9 +1,10 @@
-// Renders an empty <svg> with the icon name instead of fetching it.
+// Renders an empty <svg> named after the icon instead of fetching it (jsdom has no network).
 const React = require('react');
 
-function InlineSVG({ src, ...rest }) {
+// eslint-disable-next-line no-unused-vars
+function InlineSVG({ src, innerRef, cacheRequests, preProcessor, loader, onLoad, onError, ...rest }) {
   const name = String(src || '').split('/').pop();
-  return React.createElement('svg', { 'data-testid': `svg-${name}`, ...rest });
+  return React.createElement('svg', { 'data-testid': `svg-${name}`, ref: innerRef, ...rest });
 }
 
 module.exports = InlineSVG;
