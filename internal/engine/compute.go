@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sdaasp-rhone/fne/internal/catalogue"
@@ -116,105 +117,173 @@ func (r *request) compute(ctx context.Context, ind catalogue.Indicator, ms []Mon
 
 // ---- activities ---------------------------------------------------------------------------------------
 
-type actAgg struct {
-	acc, meds float64
-	last      time.Time
-}
-
-type actMonth struct {
-	groups map[string]actAgg
-	total  uint64 // every non-deleted activity of the month, located or not
-	out    uint64 // of which outside every evaluated group
-}
-
-// activitySQL deduplicates activities and locates them. The inner `id IN (…)` keeps every version of an
-// activity that has at least one version dated in the window, so an activity whose date was moved out
-// of the window by a later version is dropped, and one moved in is kept (its newest version decides).
+// Activities are deduplicated over the whole table in one pass and kept, aggregated per month ×
+// commune × counsellor, in a cache of the Engine (activityCache) until the activites or structures
+// tables change. Why not a per-window query: deduplication must see every version of an activity, also
+// those dated outside the window (an activity whose date was moved), so a window query has to look up
+// its ids in the whole table anyway — measured slower than one full GROUP BY id — and FINAL cannot
+// deduplicate across partitions (date is in the sorting key). The figures of any territory and month
+// are then sums over the cached communes: a scorecard, a 36-month series or a breakdown costs no
+// activity query once the cache is warm.
+//
 // The commune is the structure's for lieu_activite (a deleted structure still locates), else the
-// declared one; an unresolved commune maps to ” (the "hors périmètre / non localisée" bucket).
-const activitySQL = `SELECT transform(commune, ?, ?, '') AS grp, toYYYYMM(d) AS ym,
-       sum(acc) AS accs, uniqExact(med) AS meds, count() AS n, max(d) AS last
+// declared one; an unresolved or out-of-reference commune is the "hors périmètre / non localisée"
+// bucket (see OutOfScope).
+const activityBaseSQL = `SELECT ym, commune, med, sum(acc) AS accs, count() AS n, max(d) AS last
 FROM (
-    SELECT d, acc, med, if(tl = 'lieu_activite', s_insee, lci) AS commune
+    SELECT toYYYYMM(d) AS ym, d, acc, med, if(tl = 'lieu_activite', s_insee, lci) AS commune
     FROM (
         SELECT d, acc, med, tl, sid, lci
         FROM (
-            SELECT id, argMax(date, version) AS d, argMax(deleted, version) AS del,
+            SELECT argMax(date, version) AS d, argMax(deleted, version) AS del,
                    argMax(accompagnements, version) AS acc, argMax(mediateur_id, version) AS med,
                    argMax(toString(type_lieu), version) AS tl, argMax(structure_id, version) AS sid,
                    argMax(lieu_code_insee, version) AS lci
             FROM activites
-            WHERE id IN (SELECT id FROM activites WHERE %[1]s)
             GROUP BY id
         )
-        WHERE del = 0 AND (%[2]s)
+        WHERE del = 0
     )
     ANY LEFT JOIN (SELECT id AS sid, argMax(code_insee, version) AS s_insee FROM structures GROUP BY id) USING (sid)
 )
-GROUP BY grp, ym`
+GROUP BY ym, commune, med`
 
-func (r *request) loadActivities(ctx context.Context) error {
-	if r.acts != nil {
-		return nil
-	}
-	ms := r.actNeed.sorted()
-	r.acts = map[Month]actMonth{}
-	if len(ms) == 0 {
-		return nil
-	}
-	codes, keys := r.groupArrays()
-	w1, a1 := dateRanges("date", ms)
-	w2, a2 := dateRanges("d", ms)
-	args := append([]any{codes, keys}, a1...)
-	args = append(args, a2...)
-	rows, err := r.e.conn.Query(ctx, fmt.Sprintf(activitySQL, w1, w2), args...)
+// fingerprintSQL changes whenever a part of activites or structures is added, merged or removed: it is
+// metadata only (no scan). A merge invalidates the cache although figures did not change: harmless.
+const fingerprintSQL = `SELECT table, count(), sum(rows), max(modification_time)
+FROM system.parts
+WHERE database = currentDatabase() AND active AND has(['activites', 'structures'], table)
+GROUP BY table ORDER BY table`
+
+type communeAgg struct {
+	acc, n uint64
+	last   time.Time
+}
+
+// actMonth is one month of deduplicated, located activities.
+type actMonth struct {
+	total    uint64                 // non-deleted activities of the month, located or not
+	communes map[string]*communeAgg // by commune code ('' and codes outside the reference included)
+	meds     map[string][]string    // counsellor → the communes of their activities
+}
+
+type activityCache struct {
+	mu     sync.Mutex
+	fp     string
+	months map[Month]*actMonth
+}
+
+func (e *Engine) activities(ctx context.Context) (map[Month]*actMonth, error) {
+	c := &e.acts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rows, err := e.conn.Query(ctx, fingerprintSQL)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	var fp strings.Builder
+	for rows.Next() {
+		var table string
+		var parts, n uint64
+		var mod time.Time
+		if err := rows.Scan(&table, &parts, &n, &mod); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		fmt.Fprintf(&fp, "%s:%d:%d:%d;", table, parts, n, mod.Unix())
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if c.months != nil && c.fp == fp.String() {
+		return c.months, nil
+	}
+	months := map[Month]*actMonth{}
+	rows, err = e.conn.Query(ctx, activityBaseSQL)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			grp     string
-			ym      uint32
-			accs    uint64
-			meds, n uint64
-			last    time.Time
+			ym           uint32
+			commune, med string
+			accs, n      uint64
+			last         time.Time
 		)
-		if err := rows.Scan(&grp, &ym, &accs, &meds, &n, &last); err != nil {
-			return err
+		if err := rows.Scan(&ym, &commune, &med, &accs, &n, &last); err != nil {
+			return nil, err
 		}
 		m := Month{int(ym / 100), time.Month(ym % 100)}
-		am := r.acts[m]
-		if am.groups == nil {
-			am.groups = map[string]actAgg{}
+		am := months[m]
+		if am == nil {
+			am = &actMonth{communes: map[string]*communeAgg{}, meds: map[string][]string{}}
+			months[m] = am
 		}
 		am.total += n
-		if grp == "" {
-			am.out += n
-		} else {
-			am.groups[grp] = actAgg{acc: float64(accs), meds: float64(meds), last: last}
+		ca := am.communes[commune]
+		if ca == nil {
+			ca = &communeAgg{}
+			am.communes[commune] = ca
 		}
-		r.acts[m] = am
+		ca.acc += accs
+		ca.n += n
+		if last.After(ca.last) {
+			ca.last = last
+		}
+		am.meds[med] = append(am.meds[med], commune)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	c.months, c.fp = months, fp.String()
+	return months, nil
 }
 
 func (r *request) activityFigures(ctx context.Context, ind catalogue.Indicator, ms []Month, gs []group, out values) error {
-	if err := r.loadActivities(ctx); err != nil {
+	acts, err := r.e.activities(ctx)
+	if err != nil {
 		return err
 	}
+	groupOf := map[string]string{}
+	for _, g := range gs {
+		for _, c := range g.communes {
+			groupOf[c] = g.key
+		}
+	}
 	for _, m := range ms {
-		am := r.acts[m]
-		if am.total == 0 {
+		am := acts[m]
+		if am == nil || am.total == 0 {
 			continue // the month is not collected: sans_donnees, not 0
 		}
-		for _, g := range gs {
-			a := am.groups[g.key]
-			v := a.acc
-			if ind.Compute == "conseillers_actifs" {
-				v = a.meds
+		sum := map[string]float64{}
+		last := map[string]time.Time{}
+		if ind.Compute == "conseillers_actifs" {
+			for _, communes := range am.meds {
+				seen := map[string]bool{}
+				for _, c := range communes {
+					if k := groupOf[c]; k != "" && !seen[k] {
+						seen[k] = true
+						sum[k]++
+					}
+				}
 			}
-			out.set(g.key, m, cell{v: ptr(v), last: a.last})
+		}
+		for code, ca := range am.communes {
+			k := groupOf[code]
+			if k == "" {
+				continue
+			}
+			if ind.Compute == "accompagnements" {
+				sum[k] += float64(ca.acc)
+			}
+			if ca.last.After(last[k]) {
+				last[k] = ca.last
+			}
+		}
+		for _, g := range gs {
+			out.set(g.key, m, cell{v: ptr(sum[g.key]), last: last[g.key]})
 		}
 	}
 	return nil

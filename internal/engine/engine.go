@@ -29,6 +29,8 @@ type Engine struct {
 	mu      sync.Mutex
 	ref     *territory.Reference
 	refTime time.Time
+
+	acts activityCache
 }
 
 // New returns an engine over conn for the catalogue cat.
@@ -144,15 +146,13 @@ type request struct {
 	need   map[string]monthSet // indicator id → months to compute
 	done   map[string]values
 
-	acts     map[Month]actMonth // activity figures (read once for every activity indicator)
-	actNeed  monthSet
 	meetings *meetingData
 	places   []place
 	placesOK bool
 }
 
 func (e *Engine) newRequest(ref *territory.Reference, groups []group) *request {
-	return &request{e: e, ref: ref, groups: groups, need: map[string]monthSet{}, done: map[string]values{}, actNeed: monthSet{}}
+	return &request{e: e, ref: ref, groups: groups, need: map[string]monthSet{}, done: map[string]values{}}
 }
 
 // want records that ind is needed at months, with its dependencies.
@@ -161,9 +161,6 @@ func (r *request) want(ind catalogue.Indicator, ms ...Month) {
 		r.need[ind.ID] = monthSet{}
 	}
 	r.need[ind.ID].add(ms...)
-	if ind.Compute == "accompagnements" || ind.Compute == "conseillers_actifs" {
-		r.actNeed.add(ms...)
-	}
 	for _, dep := range []string{ind.Of, ind.TargetOf} {
 		if d, ok := r.e.cat.Get(dep); ok && dep != "" {
 			r.want(d, ms...)

@@ -232,34 +232,41 @@ func (e *Engine) OutOfScope(ctx context.Context, from, to Month) ([]OutOfScope, 
 	if err != nil {
 		return nil, err
 	}
-	root, err := ref.Resolve(ref.Root())
+	acts, err := e.activities(ctx)
 	if err != nil {
-		return nil, err
-	}
-	r := e.newRequest(ref, []group{newGroup(ref, root)})
-	for m := from; !to.Before(m); m = m.Add(1) {
-		r.actNeed.add(m)
-	}
-	if err := r.loadActivities(ctx); err != nil {
 		return nil, err
 	}
 	var out []OutOfScope
 	for m := from; !to.Before(m); m = m.Add(1) {
-		a := r.acts[m]
-		out = append(out, OutOfScope{Month: m, Activites: a.out, Total: a.total})
+		o := OutOfScope{Month: m}
+		if a := acts[m]; a != nil {
+			o.Total = a.total
+			for code, ca := range a.communes {
+				if _, ok := ref.Commune(code); !ok {
+					o.Activites += ca.n
+				}
+			}
+		}
+		out = append(out, o)
 	}
 	return out, nil
 }
 
-// LatestMonth is the newest month holding (non-deleted) activity data; the current month when there is
-// none yet.
+// LatestMonth is the newest month holding activity data after deduplication (a month whose only
+// activities were deleted or moved does not count); the current month when there is none yet.
 func (e *Engine) LatestMonth(ctx context.Context) (Month, error) {
-	var d time.Time
-	if err := e.conn.QueryRow(ctx, "SELECT toDateTime(max(date)) FROM activites WHERE deleted = 0").Scan(&d); err != nil {
+	acts, err := e.activities(ctx)
+	if err != nil {
 		return Month{}, err
 	}
-	if d.Year() <= 1970 {
+	var best Month
+	for m, a := range acts {
+		if a.total > 0 && (best.Year == 0 || best.Before(m)) {
+			best = m
+		}
+	}
+	if best.Year == 0 {
 		return MonthOf(time.Now().UTC()), nil
 	}
-	return MonthOf(d.UTC()), nil
+	return best, nil
 }
