@@ -736,3 +736,28 @@ func contains(xs []string, s string) bool {
 	}
 	return false
 }
+
+// Regexp field selectors match display names, which the plugin sets in French (DisplayNameFromDS):
+// a regexp written on machine names selects nothing and the panel says "No data". Field selection in
+// our panels goes by machine name (byName overrides, organize) or takes every numeric field.
+func TestNoRegexpFieldSelectors(t *testing.T) {
+	for _, e := range expected {
+		d := load(t, e.file)
+		for _, p := range allPanels(d.Panels) {
+			var ro struct {
+				Fields string `json:"fields"`
+			}
+			if raw, ok := p.Options["reduceOptions"]; ok {
+				if err := json.Unmarshal(raw, &ro); err != nil {
+					t.Fatal(err)
+				}
+				if strings.HasPrefix(ro.Fields, "/") {
+					t.Errorf("%s, panneau %q : sélection de champs par expression régulière %q", e.file, p.Title, ro.Fields)
+				}
+			}
+			if strings.Contains(string(p.FieldConfig), `"byRegexp"`) {
+				t.Errorf("%s, panneau %q : surcharge byRegexp", e.file, p.Title)
+			}
+		}
+	}
+}
