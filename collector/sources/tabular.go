@@ -533,9 +533,11 @@ func tabMonth(s string, xlsx bool) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("période invalide « %s » (attendu AAAA-MM, ex. 2026-09)", s)
 }
 
+var tabNumberSpaces = strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "")
+
 // tabNumber parses a decimal number written the French way ("1 234,5") or the English way ("1234.5").
 func tabNumber(s string) (float64, error) {
-	c := strings.NewReplacer(" ", "", "\u00a0", "", "\u202f", "").Replace(s)
+	c := tabNumberSpaces.Replace(s)
 	if strings.Contains(c, ",") {
 		if strings.Contains(c, ".") || strings.Count(c, ",") > 1 {
 			return 0, fmt.Errorf("nombre invalide « %s »", s)
