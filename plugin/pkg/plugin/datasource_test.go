@@ -14,6 +14,7 @@ import (
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/sdaasp-rhone/fne/internal/engine"
+	"github.com/sdaasp-rhone/fne/internal/territory"
 )
 
 // october2026 is a dashboard range ending in October 2026 and starting in August.
@@ -475,5 +476,49 @@ func TestCheckHealthUnreachable(t *testing.T) {
 	res, _ := d.CheckHealth(context.Background(), &backend.CheckHealthRequest{})
 	if res.Status != backend.HealthStatusError || !strings.Contains(res.Message, "Connexion impossible à ClickHouse h:9999 (base fne)") {
 		t.Fatalf("%v %s", res.Status, res.Message)
+	}
+}
+
+// slowEngine blocks every evaluation until its context ends.
+type slowEngine struct{ fakeEngine }
+
+func (e *slowEngine) Evaluate(ctx context.Context, _ territory.ID, _ engine.Month, _ ...string) ([]engine.Result, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func TestQueryTimeoutFromSettings(t *testing.T) {
+	s, err := LoadSettings(settingsJSON(`{"host":"h","queryTimeout":0.05}`, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := &slowEngine{fakeEngine{ref: testReference()}}
+	d := New(s, func(context.Context, Settings) (*Session, error) { return &Session{Engine: eng}, nil })
+	start := time.Now()
+	r := run(t, d, dq("A", `{"queryType":"scorecard"}`), dq("B", `{"queryType":"milestones"}`))
+	// 50 ms from the settings, not the 60 s default
+	if el := time.Since(start); el > 5*time.Second {
+		t.Fatalf("%v", el)
+	}
+	a := r.Responses["A"]
+	if a.Error == nil || !strings.Contains(a.Error.Error(), "délai de requête dépassé") || a.Status != backend.StatusTimeout {
+		t.Fatalf("A : %v (%d)", a.Error, a.Status)
+	}
+	if b := r.Responses["B"]; b.Error != nil || b.Frames[0].Rows() != 2 {
+		t.Fatalf("B : %v", b.Error)
+	}
+}
+
+func TestSeriesTooLong(t *testing.T) {
+	d, eng, err := newTestDatasource("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := dq("A", `{"queryType":"series","indicator":"a1.conseillers_actifs"}`)
+	// 1990-01 .. 2026-10 = 442 months > 240
+	q.TimeRange.From = time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := run(t, d, q).Responses["A"]
+	if r.Error == nil || !strings.Contains(r.Error.Error(), "période de 442 mois trop longue") || len(eng.calls) != 0 {
+		t.Fatalf("%v %v", r.Error, eng.calls)
 	}
 }

@@ -302,4 +302,20 @@ func TestProtocolScope(t *testing.T) {
 	if code != 200 || json.Unmarshal(body, &opts) != nil || len(opts) != 1 || opts[0].Value != fxE1 {
 		t.Fatalf("%d %s", code, body)
 	}
+
+	// The administrator removes the scope: Grafana sends the new settings with a newer timestamp, the
+	// instance manager replaces the instance (disposing the old connection) and dep:69 is answered.
+	p.pctx.DataSourceInstanceSettings.JsonData = fxSettingsJSON(t, env.db, "")
+	p.pctx.DataSourceInstanceSettings.LastUpdatedMS++
+	resp, err = p.query(context.Background(), fxQuery("DEP", `{"queryType":"scorecard","territory":"`+fxDep+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep := resp.Responses["DEP"]
+	if dep.Error != nil {
+		t.Fatalf("après retrait du périmètre : %v", dep.Error)
+	}
+	if v := valueOf(t, dep.Frames[0], "value", scorecardRows(t, dep.Frames[0])["a2.accompagnements"]); v == nil || *v != 9 {
+		t.Errorf("accompagnements dep:69 = %s, attendu 9", str(v))
+	}
 }
