@@ -43,11 +43,12 @@ type coopStructure struct {
 	Suppr      *string  `json:"suppression"`
 }
 
+// beneficiaires holds counts in the order of genres, tranches and statuts.
 type beneficiaires struct {
-	Total       int            `json:"total"`
-	Genres      map[string]int `json:"genres"`
-	TranchesAge map[string]int `json:"tranches_age"`
-	Statuts     map[string]int `json:"statuts"`
+	Total       int   `json:"total"`
+	Genres      []int `json:"genres"`
+	TranchesAge []int `json:"tranches_age"`
+	Statuts     []int `json:"statuts"`
 }
 
 type activite struct {
@@ -120,13 +121,11 @@ var (
 	season = []float64{0.95, 1.0, 1.05, 1.0, 0.95, 1.0, 0.8, 0.45, 1.1, 1.1, 1.05, 0.8}
 )
 
-func split(r *rand.Rand, n int, keys []string, w []float64) map[string]int {
-	out := make(map[string]int, len(keys))
-	for _, k := range keys {
-		out[k] = 0
-	}
+// split draws how n people fall into categories of weights w.
+func split(r *rand.Rand, n int, w []float64) []int {
+	out := make([]int, len(w))
 	for i := 0; i < n; i++ {
-		out[keys[weighted(r, w)]]++
+		out[weighted(r, w)]++
 	}
 	return out
 }
@@ -134,11 +133,21 @@ func split(r *rand.Rand, n int, keys []string, w []float64) map[string]int {
 // pickCommune draws a commune of an EPCI, weighted by population^pow × density.
 func (g *gen) pickCommune(r *rand.Rand, e int, pow float64) int {
 	cs := g.epcis[e].communes
-	w := make([]float64, len(cs))
-	for i, ci := range cs {
-		w[i] = math.Pow(float64(g.ref.Communes[ci].Population)+1, pow) * g.factor[ci]
+	key := weightKey{e, pow}
+	w, ok := g.weights[key]
+	if !ok {
+		w = make([]float64, len(cs))
+		for i, ci := range cs {
+			w[i] = math.Pow(float64(g.ref.Communes[ci].Population)+1, pow) * g.factor[ci]
+		}
+		g.weights[key] = w
 	}
 	return cs[weighted(r, w)]
+}
+
+type weightKey struct {
+	epci int
+	pow  float64
 }
 
 // allocate shares n among the EPCI in proportion to population × density (largest remainders).
@@ -225,7 +234,7 @@ func (g *gen) coop() error {
 			if m.Month() == time.August && ci == (m.Year()%len(cs)) {
 				continue
 			}
-			n := poisson(r, 60*season[m.Month()-1]*growth*c.rate)
+			n := poisson(r, 60*season[m.Month()-1]*growth*c.rate*g.scale)
 			for k := 0; k < n; k++ {
 				day := 1 + r.IntN(days)
 				date := time.Date(m.Year(), m.Month(), day, 0, 0, 0, 0, time.UTC)
@@ -330,8 +339,8 @@ func (g *gen) activity(r *rand.Rand, c *counsellor, structs []coopStructure, dat
 		com := g.ref.Communes[g.pickCommune(r, c.epci, 0.7)]
 		a.LieuCodeInsee, a.LieuCodePostal, a.LieuCommune = str(com.Code), str(postcode(com.Code)), str(com.Nom)
 	}
-	a.Beneficiaires = beneficiaires{Total: a.Accompagnements, Genres: split(r, a.Accompagnements, genres, genresW),
-		TranchesAge: split(r, a.Accompagnements, tranches, tranchesW), Statuts: split(r, a.Accompagnements, statuts, statutsW)}
+	a.Beneficiaires = beneficiaires{Total: a.Accompagnements, Genres: split(r, a.Accompagnements, genresW),
+		TranchesAge: split(r, a.Accompagnements, tranchesW), Statuts: split(r, a.Accompagnements, statutsW)}
 
 	created := date.Add(time.Duration(9*3600+r.IntN(9*3600)) * time.Second)
 	if r.IntN(5) == 0 {
@@ -371,10 +380,15 @@ func (g *gen) writePages(resource string, res []resource, size int) error {
 		var buf bytes.Buffer
 		buf.WriteString("{\"data\": [\n")
 		invalid := 0
+		var b []byte
 		for i, rs := range chunk {
-			b, err := json.Marshal(rs)
-			if err != nil {
-				return err
+			if _, ok := rs.Attributes.(*activite); ok {
+				b = appendActivity(b[:0], rs)
+			} else {
+				var err error
+				if b, err = json.Marshal(rs); err != nil {
+					return err
+				}
 			}
 			buf.Write(b)
 			if i < len(chunk)-1 {

@@ -36,6 +36,9 @@ type Options struct {
 	Ref  *territory.Reference
 	End  time.Time // any day of the last month of the period
 	Seed uint64
+	// Scale multiplies the volume of activities and consultations (1 when zero): tests that go through
+	// ClickHouse use a fraction to stay fast. Places, meetings and equipment are not scaled.
+	Scale float64
 }
 
 // File is one generated file and what the collectors should make of it.
@@ -70,6 +73,7 @@ type gen struct {
 	dir    string
 	ref    *territory.Reference
 	seed   uint64
+	scale  float64
 	first  time.Time // first day of the first month
 	months []time.Time
 	endTS  time.Time // last second of the period
@@ -78,6 +82,8 @@ type gen struct {
 	epcis  []epciModel
 	places []place
 	files  []File
+	// weights caches the commune weights of pickCommune (read only by key: no iteration order leaks).
+	weights map[weightKey][]float64
 }
 
 type epciModel struct {
@@ -100,7 +106,10 @@ func Generate(dir string, o Options) (*Result, error) {
 		return nil, err
 	}
 	end := time.Date(o.End.Year(), o.End.Month(), 1, 0, 0, 0, 0, time.UTC)
-	g := &gen{dir: abs, ref: o.Ref, seed: o.Seed, first: end.AddDate(0, -(Months - 1), 0)}
+	g := &gen{dir: abs, ref: o.Ref, seed: o.Seed, first: end.AddDate(0, -(Months - 1), 0), scale: o.Scale, weights: map[weightKey][]float64{}}
+	if g.scale <= 0 {
+		g.scale = 1
+	}
 	for i := 0; i < Months; i++ {
 		g.months = append(g.months, g.first.AddDate(0, i, 0))
 	}

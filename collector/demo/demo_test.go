@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,9 +31,45 @@ func embeddedRef(t testing.TB) *territory.Reference {
 
 var testEnd = time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 
-func generate(t testing.TB, dir string, seed uint64) *Result {
+// The full-size set of seed 1 is generated once for the tests that read it (generation under -race
+// takes seconds).
+var (
+	fullOnce sync.Once
+	fullDir  string
+	fullRes  *Result
+	fullErr  error
+)
+
+func fullSet(t *testing.T) (string, *Result) {
 	t.Helper()
-	res, err := Generate(dir, Options{Ref: embeddedRef(t), End: testEnd, Seed: seed})
+	fullOnce.Do(func() {
+		if fullDir, fullErr = os.MkdirTemp("", "fne-demo-test-"); fullErr != nil {
+			return
+		}
+		p, err := reference.ParseDir("")
+		if err != nil {
+			fullErr = err
+			return
+		}
+		fullRes, fullErr = Generate(fullDir, Options{Ref: p.Ref, End: testEnd, Seed: 1})
+	})
+	if fullErr != nil {
+		t.Fatal(fullErr)
+	}
+	return fullDir, fullRes
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if fullDir != "" {
+		_ = os.RemoveAll(fullDir)
+	}
+	os.Exit(code)
+}
+
+func generate(t testing.TB, dir string, seed uint64, scale float64) *Result {
+	t.Helper()
+	res, err := Generate(dir, Options{Ref: embeddedRef(t), End: testEnd, Seed: seed, Scale: scale})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,9 +92,11 @@ func hashes(t *testing.T, res *Result) map[string]string {
 
 // Same seed and end month: byte-identical files; another seed: different files.
 func TestDeterminism(t *testing.T) {
-	a := hashes(t, generate(t, t.TempDir(), 7))
-	b := hashes(t, generate(t, t.TempDir(), 7))
-	c := hashes(t, generate(t, t.TempDir(), 8))
+	_, full := fullSet(t)
+	a := hashes(t, full)
+	b := hashes(t, generate(t, t.TempDir(), 1, 1))
+	// Another seed, at a tenth of the volume to keep the test fast: every file differs anyway.
+	c := hashes(t, generate(t, t.TempDir(), 2, 0.1))
 	if len(a) < 8 {
 		t.Fatalf("only %d files", len(a))
 	}
@@ -89,8 +128,7 @@ func readCSV(t *testing.T, path string) ([]string, [][]string) {
 }
 
 func TestInvariants(t *testing.T) {
-	dir := t.TempDir()
-	res := generate(t, dir, 1)
+	dir, res := fullSet(t)
 	ref := embeddedRef(t)
 	exp := res.Expected()
 
@@ -155,8 +193,16 @@ func TestInvariants(t *testing.T) {
 		}
 		var page struct {
 			Data []struct {
-				ID         string   `json:"id"`
-				Attributes activite `json:"attributes"`
+				ID         string `json:"id"`
+				Attributes struct {
+					Type            string  `json:"type"`
+					MediateurID     string  `json:"mediateur_id"`
+					Date            string  `json:"date"`
+					Creation        string  `json:"creation"`
+					Modification    string  `json:"modification"`
+					Accompagnements int     `json:"accompagnements"`
+					Suppression     *string `json:"suppression"`
+				} `json:"attributes"`
 			} `json:"data"`
 			Links map[string]href `json:"links"`
 		}

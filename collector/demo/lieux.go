@@ -147,7 +147,7 @@ func (g *gen) consultations() error {
 		growth := 1 + 0.04*float64(monthsBetween(start, d))
 		ds := d.Format("2006-01-02")
 		for _, p := range g.places {
-			if n := poisson(r, p.popularity*weekday*growth*season[d.Month()-1]); n > 0 {
+			if n := poisson(r, p.popularity*weekday*growth*season[d.Month()-1]*g.scale); n > 0 {
 				fmt.Fprintf(&buf, "%s,%s,%d\n", ds, p.id, n)
 				valid++
 			}
