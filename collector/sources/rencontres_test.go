@@ -3,6 +3,8 @@
 package sources
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -85,5 +87,21 @@ func TestRencontresParticipationsXLSX(t *testing.T) {
 	_, reasons := ftRejects(t, db, sum.ID)
 	if !strings.Contains(reasons["participations!ligne 4"], "nombre de personnes « 1.5 » invalide") {
 		t.Errorf("motif %q", reasons["participations!ligne 4"])
+	}
+}
+
+// A spreadsheet published at a URL is read like a file; an HTTP error fails the run.
+func TestRencontresURL(t *testing.T) {
+	db := chtest.Migrated(t)
+	srv := httptest.NewServer(http.FileServer(http.Dir("testdata/rencontres")))
+	defer srv.Close()
+	sum := ftRun(t, db, NewRencontres(), ingest.Input{Location: srv.URL + "/rencontres.csv"})
+	ftCounts(t, sum, 12, 5, 7)
+	if got := ftQuery(t, db, "SELECT DISTINCT source_input FROM rencontres"); len(got) != 1 || got[0] != srv.URL+"/rencontres.csv" {
+		t.Errorf("provenance %v", got)
+	}
+	sum = ftRun(t, db, NewRencontres(), ingest.Input{Location: srv.URL + "/absent.csv"})
+	if sum.Err == nil || !strings.Contains(sum.Err.Error(), "réponse HTTP 404") || sum.Status != ingest.StatusFailed {
+		t.Errorf("404 : %v %s", sum.Err, sum.Status)
 	}
 }
