@@ -375,7 +375,8 @@ func tabOpenWorkbook(r io.Reader) (f *excelize.File, err error) {
 			f, err = nil, fmt.Errorf("classeur XLSX illisible (%v)", p)
 		}
 	}()
-	f, err = excelize.OpenReader(r)
+	// A coordinators' workbook is a few MB: refuse to inflate a hostile archive beyond 1 GiB.
+	f, err = excelize.OpenReader(r, excelize.Options{UnzipSizeLimit: 1 << 30})
 	if err != nil {
 		return nil, fmt.Errorf("classeur XLSX illisible : %v", err)
 	}
