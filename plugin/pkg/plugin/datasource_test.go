@@ -464,6 +464,13 @@ func TestCheckHealth(t *testing.T) {
 					t.Errorf("message sans %q :\n%s", m, res.Message)
 				}
 			}
+			var det healthDetails
+			if err := json.Unmarshal(res.JSONDetails, &det); err != nil {
+				t.Fatal(err)
+			}
+			if wantVerbose := tc.name == "stale and failed"; wantVerbose != strings.HasPrefix(det.VerboseMessage, "Points à vérifier :\n- la source « activites »") || (wantVerbose && len(det.Warnings) != 3) {
+				t.Errorf("détails : %+v", det)
+			}
 		})
 	}
 }

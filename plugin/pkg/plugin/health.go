@@ -20,6 +20,8 @@ type healthDetails struct {
 	EPCI          int      `json:"epci"`
 	Scope         string   `json:"scope"`
 	Warnings      []string `json:"warnings"`
+	// VerboseMessage is shown by Grafana under "More details".
+	VerboseMessage string `json:"verboseMessage,omitempty"`
 }
 
 // CheckHealth verifies, in order, the connection, the schema version, the territory reference (and the
@@ -97,6 +99,7 @@ func (d *Datasource) CheckHealth(ctx context.Context, _ *backend.CheckHealthRequ
 		cfg.Addr, cfg.Database, det.SchemaVersion, ref.DepartementNom, det.Communes, det.EPCI, scope)
 	if len(det.Warnings) > 0 {
 		msg += " Attention : " + strings.Join(det.Warnings, " ; ") + "."
+		det.VerboseMessage = "Points à vérifier :\n- " + strings.Join(det.Warnings, "\n- ")
 	}
 	b, _ := json.Marshal(det)
 	return &backend.CheckHealthResult{Status: backend.HealthStatusOk, Message: msg, JSONDetails: b}, nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/grafana/grafana-plugin-sdk-go/backend"
+	"github.com/grafana/grafana-plugin-sdk-go/backend/log"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
 	"github.com/sdaasp-rhone/fne/internal/engine"
@@ -206,6 +207,9 @@ func (d *Datasource) QueryData(ctx context.Context, req *backend.QueryDataReques
 		}
 		frames, qerr := d.query(ctx, sess.Engine, sc, dq)
 		if qerr != nil {
+			if errors.Is(qerr, ErrUnavailable) {
+				log.DefaultLogger.FromContext(ctx).Warn("requête en échec", "refId", dq.RefID, "error", qerr)
+			}
 			resp.Responses[dq.RefID] = errorResponse(qerr)
 			continue
 		}
