@@ -21,7 +21,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	var cf connFlags
 	fs := flagSet("demo", usage, env)
 	cf.register(fs)
-	dir := fs.String("dir", "fne-demo", "dossier où écrire les fichiers")
+	dir := fs.String("dir", "demo-data", "dossier où écrire les fichiers")
 	endFlag := fs.String("end", "", "dernier mois des 24 mois générés (défaut : le mois précédent)")
 	seed := fs.Uint64("seed", 1, "graine du générateur : même graine et même --end, mêmes fichiers")
 	noIngest := fs.Bool("no-ingest", false, "générer les fichiers sans les ingérer (référentiel intégré, sans ClickHouse)")
