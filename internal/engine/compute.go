@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/sdaasp-rhone/fne/internal/catalogue"
 )
 
@@ -129,24 +131,31 @@ func (r *request) compute(ctx context.Context, ind catalogue.Indicator, ms []Mon
 // The commune is the structure's for lieu_activite (a deleted structure still locates), else the
 // declared one; an unresolved or out-of-reference commune is the "hors périmètre / non localisée"
 // bucket (see OutOfScope).
-const activityBaseSQL = `SELECT ym, commune, med, sum(acc) AS accs, count() AS n, max(d) AS last
+//
+// Memory: the GROUP BY holds one state per activity id, so every state is numeric (id, counsellor and
+// structure ids hashed with cityHash64 — a 64-bit collision among 10 M ids has a probability of about
+// 3·10⁻⁶ —, communes as their 1-based index in the reference, 0 outside it): about 10 M × 100 bytes at
+// the scale of the issue, and the query may spill to disk (max_bytes_before_external_group_by) rather
+// than fail on a server with a small max_memory_usage.
+const activityBaseSQL = `SELECT ym, ci, medh, sum(acc) AS accs, count() AS n, max(d) AS last
 FROM (
-    SELECT toYYYYMM(d) AS ym, d, acc, med, if(tl = 'lieu_activite', s_insee, lci) AS commune
+    SELECT toYYYYMM(d) AS ym, d, acc, medh, if(lieu = 1, transform(s_insee, ?, ?, toUInt16(0)), lci) AS ci
     FROM (
-        SELECT d, acc, med, tl, sid, lci
+        SELECT d, acc, medh, lieu, sidh, lci
         FROM (
             SELECT argMax(date, version) AS d, argMax(deleted, version) AS del,
-                   argMax(accompagnements, version) AS acc, argMax(mediateur_id, version) AS med,
-                   argMax(toString(type_lieu), version) AS tl, argMax(structure_id, version) AS sid,
-                   argMax(lieu_code_insee, version) AS lci
+                   argMax(accompagnements, version) AS acc, argMax(cityHash64(mediateur_id), version) AS medh,
+                   argMax(toUInt8(type_lieu = 'lieu_activite'), version) AS lieu,
+                   argMax(cityHash64(structure_id), version) AS sidh,
+                   argMax(transform(lieu_code_insee, ?, ?, toUInt16(0)), version) AS lci
             FROM activites
-            GROUP BY id
+            GROUP BY cityHash64(id)
         )
         WHERE del = 0
     )
-    ANY LEFT JOIN (SELECT id AS sid, argMax(code_insee, version) AS s_insee FROM structures GROUP BY id) USING (sid)
+    ANY LEFT JOIN (SELECT cityHash64(id) AS sidh, argMax(code_insee, version) AS s_insee FROM structures GROUP BY id) USING (sidh)
 )
-GROUP BY ym, commune, med`
+GROUP BY ym, ci, medh`
 
 // fingerprintSQL changes whenever a part of activites or structures is added, merged or removed: it is
 // metadata only (no scan). A merge invalidates the cache although figures did not change: harmless.
@@ -164,7 +173,7 @@ type communeAgg struct {
 type actMonth struct {
 	total    uint64                 // non-deleted activities of the month, located or not
 	communes map[string]*communeAgg // by commune code ('' and codes outside the reference included)
-	meds     map[string][]string    // counsellor → the communes of their activities
+	meds     map[uint64][]string    // counsellor (hashed id) → the communes of their activities
 }
 
 type activityCache struct {
@@ -173,7 +182,14 @@ type activityCache struct {
 	months map[Month]*actMonth
 }
 
+// externalGroupBy lets the deduplicating pass spill to disk past this many bytes of GROUP BY state.
+const externalGroupBy = 1 << 30
+
 func (e *Engine) activities(ctx context.Context) (map[Month]*actMonth, error) {
+	ref, err := e.Reference(ctx)
+	if err != nil {
+		return nil, err
+	}
 	c := &e.acts
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -182,6 +198,7 @@ func (e *Engine) activities(ctx context.Context) (map[Month]*actMonth, error) {
 		return nil, err
 	}
 	var fp strings.Builder
+	fmt.Fprintf(&fp, "ref:%d;", ref.LoadID)
 	for rows.Next() {
 		var table string
 		var parts, n uint64
@@ -200,25 +217,36 @@ func (e *Engine) activities(ctx context.Context) (map[Month]*actMonth, error) {
 		return c.months, nil
 	}
 	months := map[Month]*actMonth{}
-	rows, err = e.conn.Query(ctx, activityBaseSQL)
+	codes := make([]string, len(ref.Communes))
+	idx := make([]uint16, len(ref.Communes))
+	for i, c := range ref.Communes {
+		codes[i], idx[i] = c.Code, uint16(i+1)
+	}
+	qctx := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_bytes_before_external_group_by": externalGroupBy}))
+	rows, err = e.conn.Query(qctx, activityBaseSQL, codes, idx, codes, idx)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			ym           uint32
-			commune, med string
-			accs, n      uint64
-			last         time.Time
+			ym      uint32
+			ci      uint16
+			med     uint64
+			accs, n uint64
+			last    time.Time
 		)
-		if err := rows.Scan(&ym, &commune, &med, &accs, &n, &last); err != nil {
+		if err := rows.Scan(&ym, &ci, &med, &accs, &n, &last); err != nil {
 			return nil, err
+		}
+		commune := "" // outside the reference, or not located
+		if ci > 0 && int(ci) <= len(codes) {
+			commune = codes[ci-1]
 		}
 		m := Month{int(ym / 100), time.Month(ym % 100)}
 		am := months[m]
 		if am == nil {
-			am = &actMonth{communes: map[string]*communeAgg{}, meds: map[string][]string{}}
+			am = &actMonth{communes: map[string]*communeAgg{}, meds: map[uint64][]string{}}
 			months[m] = am
 		}
 		am.total += n

@@ -168,6 +168,38 @@ func (r *request) want(ind catalogue.Indicator, ms ...Month) {
 	}
 }
 
+// prefetch reads concurrently the inputs shared by several indicators (activities, meetings, places):
+// each is one query, and ClickHouse answers them in parallel where a sequence would wait on each round
+// trip.
+func (r *request) prefetch(ctx context.Context) error {
+	var acts, meets, places bool
+	for id := range r.need {
+		ind, _ := r.e.cat.Get(id)
+		switch ind.Compute {
+		case "accompagnements", "conseillers_actifs":
+			acts = true
+		case "rencontres_nombre", "rencontre_tenue", "epci_rencontres", "diversite_structures", "relais_informes", "relais_connaissent_offre":
+			meets = true
+		case "lieux", "fiches_a_jour", "zone_blanche":
+			places = true
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	run := func(i int, ok bool, f func() error) {
+		if !ok {
+			return
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = f() }()
+	}
+	run(0, acts, func() error { _, err := r.e.activities(ctx); return err })
+	run(1, meets, func() error { return r.loadMeetings(ctx) })
+	run(2, places, func() error { return r.loadPlaces(ctx) })
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // value returns the computed figures of ind (computing them on first use).
 func (r *request) value(ctx context.Context, ind catalogue.Indicator) (values, error) {
 	if v, ok := r.done[ind.ID]; ok {
@@ -277,6 +309,9 @@ func (e *Engine) Evaluate(ctx context.Context, t territory.ID, m Month, ids ...s
 	r := e.newRequest(ref, []group{g})
 	for _, ind := range inds {
 		r.plan(ind, []Month{m}, true)
+	}
+	if err := r.prefetch(ctx); err != nil {
+		return nil, err
 	}
 	out := make([]Result, 0, len(inds))
 	for _, ind := range inds {
