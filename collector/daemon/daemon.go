@@ -266,14 +266,16 @@ func (d *Daemon) runEntry(e *entry) {
 	e.mu.Unlock()
 	loc := ingest.RedactURL(e.cfg.Location)
 	d.log.Info("collecte démarrée", "source", e.name, "emplacement", loc)
+	t0 := time.Now()
 	sum, err := d.opts.Runner.Run(d.runCtx, e.collector, ingest.Input{Location: e.cfg.Location, Options: e.cfg.Options})
+	elapsed := time.Since(t0)
 	if sum.Source == "" {
 		sum.Source = e.collector.Name()
 	}
 	if sum.Status == "" || sum.Status == ingest.StatusRunning {
 		sum.Status = ingest.StatusFailed
 	}
-	d.metrics.observe(sum)
+	d.metrics.observe(sum, elapsed)
 	e.mu.Lock()
 	e.running = false
 	e.runs++
@@ -286,7 +288,7 @@ func (d *Daemon) runEntry(e *entry) {
 	if d.opts.AfterRun != nil {
 		d.opts.AfterRun(sum)
 	}
-	attrs := []any{"source", e.name, "statut", sum.Status, "lus", sum.Read, "ecrits", sum.Written, "rejetes", sum.Rejected, "duree", sum.Duration().Round(time.Millisecond).String()}
+	attrs := []any{"source", e.name, "statut", sum.Status, "lus", sum.Read, "ecrits", sum.Written, "rejetes", sum.Rejected, "duree", elapsed.Round(time.Millisecond).String()}
 	if err != nil {
 		d.log.Error("collecte en échec", append(attrs, "erreur", err.Error())...)
 		return

@@ -180,6 +180,17 @@ func value(t *testing.T, fams map[string]*dto.MetricFamily, name string, labels 
 	return 0
 }
 
+func histSum(t *testing.T, fams map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+	t.Helper()
+	for _, m := range fams[name].GetMetric() {
+		if len(m.Label) == 1 && m.Label[0].GetValue() == labels["source"] && m.Histogram != nil {
+			return m.Histogram.GetSampleSum()
+		}
+	}
+	t.Fatalf("histogram %s%v absent", name, labels)
+	return 0
+}
+
 func health(t *testing.T, addr string) (int, HealthReport) {
 	t.Helper()
 	resp, err := http.Get("http://" + addr + "/healthz")
@@ -265,6 +276,10 @@ func TestScheduleSingletonMetricsHealth(t *testing.T) {
 	last := log.all()[n-1]
 	if got := value(t, fams, "fne_ingest_last_success_timestamp_seconds", src); got != float64(last.Ended.Unix()) {
 		t.Errorf("last success = %v, want %d", got, last.Ended.Unix())
+	}
+	// Each run lasts at least its 300 ms delay: the histogram sums wall-clock time, not whole seconds.
+	if sum := histSum(t, fams, "fne_ingest_run_duration_seconds", src); sum < 0.3*N {
+		t.Errorf("duration sum %v s for %d runs of >= 300 ms", sum, n)
 	}
 	if _, ok := fams["go_goroutines"]; !ok {
 		t.Error("Go collector missing")

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -71,14 +72,15 @@ func (m *Metrics) declare(source string) {
 	}
 }
 
-// observe records a finished run.
-func (m *Metrics) observe(s ingest.Summary) {
+// observe records a finished run; elapsed is measured by the caller because Summary times are whole
+// seconds (a file run of 200 ms would read 0 s).
+func (m *Metrics) observe(s ingest.Summary, elapsed time.Duration) {
 	m.rowsRead.WithLabelValues(s.Source).Add(float64(s.Read))
 	m.rowsWritten.WithLabelValues(s.Source).Add(float64(s.Written))
 	for reason, n := range s.RejectsByReason {
 		m.rowsRejected.WithLabelValues(s.Source, m.reasonLabel(s.Source, reason)).Add(float64(n))
 	}
-	m.duration.WithLabelValues(s.Source).Observe(s.Duration().Seconds())
+	m.duration.WithLabelValues(s.Source).Observe(elapsed.Seconds())
 	m.runs.WithLabelValues(s.Source, s.Status).Inc()
 	if s.Status == ingest.StatusOK || s.Status == ingest.StatusPartial {
 		m.lastSuccess.WithLabelValues(s.Source).Set(float64(s.Ended.Unix()))
