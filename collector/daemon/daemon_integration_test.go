@@ -435,3 +435,28 @@ func TestShutdownInFlight(t *testing.T) {
 		})
 	}
 }
+
+// After a restart the last success comes from ingestion_runs: the freshness gauge and /healthz do not
+// start from nothing.
+func TestLastSuccessSeededFromRuns(t *testing.T) {
+	db := chtest.Migrated(t)
+	file := filepath.Join(t.TempDir(), "essai.txt")
+	if err := os.WriteFile(file, []byte("ok\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := &lineCollector{name: "essai"}
+	prev, err := (&ingest.Runner{Conn: db.Conn}).Run(context.Background(), c, ingest.Input{Location: file})
+	if err != nil || prev.Status != ingest.StatusOK {
+		t.Fatalf("previous run: %v %+v", err, prev)
+	}
+	var log runLog
+	d := newDaemon(t, db, "sources:\n  - source: essai\n    location: "+file+"\n    every: 1h\n    run_at_start: false\n", ingest.NewRegistry(c), time.Second, time.Now, &log)
+	fams := scrape(t, d.Addr())
+	if got := value(t, fams, "fne_ingest_last_success_timestamp_seconds", map[string]string{"source": "essai"}); got != float64(prev.Ended.Unix()) {
+		t.Errorf("seeded last success %v, want %d", got, prev.Ended.Unix())
+	}
+	code, rep := health(t, d.Addr())
+	if code != http.StatusOK || rep.Sources[0].DerniereReussite != prev.Ended.UTC().Format(time.RFC3339) || rep.Sources[0].Executions != 0 {
+		t.Errorf("healthz %d %+v", code, rep.Sources)
+	}
+}
