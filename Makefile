@@ -54,9 +54,10 @@ demo: build clickhouse-up
 PLUGIN_EXE := gpx_fneindicateurs
 plugin: plugin-frontend plugin-backend
 
+# Static executables (no cgo), stripped; Grafana picks the one named after its OS and architecture.
 plugin-backend:
-	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -o plugin/dist/$(PLUGIN_EXE)_linux_amd64 ./plugin/pkg
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -o plugin/dist/$(PLUGIN_EXE)_linux_arm64 ./plugin/pkg
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags '-s -w' -o plugin/dist/$(PLUGIN_EXE)_linux_amd64 ./plugin/pkg
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '-s -w' -o plugin/dist/$(PLUGIN_EXE)_linux_arm64 ./plugin/pkg
 
 plugin-frontend:
 	cd plugin && npm ci --no-audit --no-fund && npm run build
