@@ -163,7 +163,7 @@ measure:
 			return err
 		})
 		cold("  dont passe complète de dédoublonnage des activités", func(e *Engine) error {
-			_, err := e.activities(ctx)
+			_, err := e.passActivities(ctx, ref, nil)
 			return err
 		})
 		for _, t := range []territory.ID{ref.Root(), epci, com} {

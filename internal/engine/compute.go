@@ -11,6 +11,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/sdaasp-rhone/fne/internal/catalogue"
+	"github.com/sdaasp-rhone/fne/internal/territory"
 )
 
 // This file holds every indicator SQL of the product. Rules kept by each query:
@@ -119,24 +120,28 @@ func (r *request) compute(ctx context.Context, ind catalogue.Indicator, ms []Mon
 
 // ---- activities ---------------------------------------------------------------------------------------
 
-// Activities are deduplicated over the whole table in one pass and kept, aggregated per month ×
-// commune × counsellor, in a cache of the Engine (activityCache) until the activites or structures
-// tables change. Why not a per-window query: deduplication must see every version of an activity, also
-// those dated outside the window (an activity whose date was moved), so a window query has to look up
-// its ids in the whole table anyway — measured slower than one full GROUP BY id — and FINAL cannot
-// deduplicate across partitions (date is in the sorting key). The figures of any territory and month
-// are then sums over the cached communes: a scorecard, a 36-month series or a breakdown costs no
-// activity query once the cache is warm.
+// Activities are deduplicated by id (newest version wins, deleted ones dropped) and located; the result
+// is aggregated per month × commune × counsellor. Two query shapes, same result:
 //
+//   - the full pass (activityBaseSQL with no window) deduplicates the whole table once and is kept in a
+//     cache of the Engine until a part of activites or structures changes; every territory, month,
+//     series and breakdown is then a sum over cached communes (milliseconds). It costs about one FINAL
+//     over the table (the GROUP BY over every id dominates), so it is run for long ranges and, in the
+//     background, to warm the cache.
+//   - the window pass serves a cold request for a few months: it deduplicates only the rows dated in
+//     those months plus every edited row (modification > creation) of the table. That is exact: a
+//     version dated elsewhere than another version of the same activity exists only if the activity was
+//     edited (a changed date is an edit), so it is among the edited rows, and argMax sees it.
+//
+// FINAL is never used: it is slower and cannot deduplicate across partitions (date is in the key).
 // The commune is the structure's for lieu_activite (a deleted structure still locates), else the
 // declared one; an unresolved or out-of-reference commune is the "hors périmètre / non localisée"
 // bucket (see OutOfScope).
 //
 // Memory: the GROUP BY holds one state per activity id, so every state is numeric (id, counsellor and
 // structure ids hashed with cityHash64 — a 64-bit collision among 10 M ids has a probability of about
-// 3·10⁻⁶ —, communes as their 1-based index in the reference, 0 outside it): about 10 M × 100 bytes at
-// the scale of the issue, and the query may spill to disk (max_bytes_before_external_group_by) rather
-// than fail on a server with a small max_memory_usage.
+// 3·10⁻⁶ —, communes as their 1-based index in the reference, 0 outside it), and the query may spill to
+// disk (max_bytes_before_external_group_by) rather than fail on a server with a small max_memory_usage.
 const activityBaseSQL = `SELECT ym, ci, medh, sum(acc) AS accs, count() AS n, max(d) AS last
 FROM (
     SELECT toYYYYMM(d) AS ym, d, acc, medh, if(lieu = 1, transform(s_insee, ?, ?, toUInt16(0)), lci) AS ci
@@ -149,9 +154,10 @@ FROM (
                    argMax(cityHash64(structure_id), version) AS sidh,
                    argMax(transform(lieu_code_insee, ?, ?, toUInt16(0)), version) AS lci
             FROM activites
+            %[1]s
             GROUP BY cityHash64(id)
         )
-        WHERE del = 0
+        WHERE del = 0 %[2]s
     )
     ANY LEFT JOIN (SELECT cityHash64(id) AS sidh, argMax(code_insee, version) AS s_insee FROM structures GROUP BY id) USING (sidh)
 )
@@ -164,6 +170,9 @@ FROM system.parts
 WHERE database = currentDatabase() AND active AND has(['activites', 'structures'], table)
 GROUP BY table ORDER BY table`
 
+// windowMax is the number of months up to which a cold request uses the window pass.
+const windowMax = 6
+
 type communeAgg struct {
 	acc, n uint64
 	last   time.Time
@@ -172,31 +181,26 @@ type communeAgg struct {
 // actMonth is one month of deduplicated, located activities.
 type actMonth struct {
 	total    uint64                 // non-deleted activities of the month, located or not
-	communes map[string]*communeAgg // by commune code ('' and codes outside the reference included)
+	communes map[string]*communeAgg // by commune code ('' = outside the reference or not located)
 	meds     map[uint64][]string    // counsellor (hashed id) → the communes of their activities
 }
 
 type activityCache struct {
-	mu     sync.Mutex
-	fp     string
-	months map[Month]*actMonth
+	mu      sync.Mutex
+	fp      string
+	months  map[Month]*actMonth
+	warming bool
 }
 
 // externalGroupBy lets the deduplicating pass spill to disk past this many bytes of GROUP BY state.
 const externalGroupBy = 1 << 30
 
-func (e *Engine) activities(ctx context.Context) (map[Month]*actMonth, error) {
-	ref, err := e.Reference(ctx)
-	if err != nil {
-		return nil, err
-	}
-	c := &e.acts
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func (e *Engine) fingerprint(ctx context.Context, ref *territory.Reference) (string, error) {
 	rows, err := e.conn.Query(ctx, fingerprintSQL)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
+	defer rows.Close()
 	var fp strings.Builder
 	fmt.Fprintf(&fp, "ref:%d;", ref.LoadID)
 	for rows.Next() {
@@ -204,30 +208,128 @@ func (e *Engine) activities(ctx context.Context) (map[Month]*actMonth, error) {
 		var parts, n uint64
 		var mod time.Time
 		if err := rows.Scan(&table, &parts, &n, &mod); err != nil {
-			rows.Close()
-			return nil, err
+			return "", err
 		}
 		fmt.Fprintf(&fp, "%s:%d:%d:%d;", table, parts, n, mod.Unix())
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	return fp.String(), rows.Err()
+}
+
+// activities returns the deduplicated activities of at least the months ms (all months when ms is
+// empty): from the cache when it is current, else by a window pass for a few months (and the cache is
+// warmed in the background), else by a full pass that fills the cache.
+func (e *Engine) activities(ctx context.Context, ms []Month) (map[Month]*actMonth, error) {
+	ref, err := e.Reference(ctx)
+	if err != nil {
 		return nil, err
 	}
-	if c.months != nil && c.fp == fp.String() {
+	fp, err := e.fingerprint(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	c := &e.acts
+	c.mu.Lock()
+	if c.months != nil && c.fp == fp {
+		defer c.mu.Unlock()
 		return c.months, nil
 	}
-	months := map[Month]*actMonth{}
+	if len(ms) > 0 && len(ms) <= windowMax {
+		c.mu.Unlock()
+		out, err := e.passActivities(ctx, ref, ms)
+		if err == nil {
+			e.warm(fp)
+		}
+		return out, err
+	}
+	defer c.mu.Unlock()
+	months, err := e.passActivities(ctx, ref, nil)
+	if err != nil {
+		return nil, err
+	}
+	c.months, c.fp = months, fp
+	return months, nil
+}
+
+// warm fills the cache in the background (one at a time), so that the next requests of a long-lived
+// process (the Grafana plugin) are served from memory.
+func (e *Engine) warm(fp string) {
+	if e.noWarm {
+		return
+	}
+	c := &e.acts
+	c.mu.Lock()
+	if c.warming {
+		c.mu.Unlock()
+		return
+	}
+	c.warming = true
+	c.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		_ = e.fill(ctx, fp)
+		c.mu.Lock()
+		c.warming = false
+		c.mu.Unlock()
+	}()
+}
+
+// fill runs the full pass and caches it under fingerprint fp.
+func (e *Engine) fill(ctx context.Context, fp string) error {
+	ref, err := e.Reference(ctx)
+	if err != nil {
+		return err
+	}
+	months, err := e.passActivities(ctx, ref, nil)
+	if err != nil {
+		return err
+	}
+	c := &e.acts
+	c.mu.Lock()
+	c.months, c.fp = months, fp
+	c.mu.Unlock()
+	return nil
+}
+
+// fillNow runs the full pass and caches it under the current fingerprint (tests, benchmarks).
+func (e *Engine) fillNow(ctx context.Context) error {
+	ref, err := e.Reference(ctx)
+	if err != nil {
+		return err
+	}
+	fp, err := e.fingerprint(ctx, ref)
+	if err != nil {
+		return err
+	}
+	return e.fill(ctx, fp)
+}
+
+// passActivities runs the deduplicating query over the months ms (the whole table when ms is nil).
+func (e *Engine) passActivities(ctx context.Context, ref *territory.Reference, ms []Month) (map[Month]*actMonth, error) {
 	codes := make([]string, len(ref.Communes))
 	idx := make([]uint16, len(ref.Communes))
 	for i, c := range ref.Communes {
 		codes[i], idx[i] = c.Code, uint16(i+1)
 	}
+	args := []any{codes, idx, codes, idx}
+	var where, having string
+	if ms != nil {
+		w1, a1 := dateRanges("date", ms)
+		w2, a2 := dateRanges("d", ms)
+		where = "WHERE (" + w1 + ") OR modification > creation"
+		having = "AND (" + w2 + ")"
+		args = append(append(args, a1...), a2...)
+	}
 	qctx := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_bytes_before_external_group_by": externalGroupBy}))
-	rows, err = e.conn.Query(qctx, activityBaseSQL, codes, idx, codes, idx)
+	rows, err := e.conn.Query(qctx, fmt.Sprintf(activityBaseSQL, where, having), args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	months := map[Month]*actMonth{}
+	for _, m := range ms {
+		months[m] = &actMonth{communes: map[string]*communeAgg{}, meds: map[uint64][]string{}}
+	}
 	for rows.Next() {
 		var (
 			ym      uint32
@@ -239,7 +341,7 @@ func (e *Engine) activities(ctx context.Context) (map[Month]*actMonth, error) {
 		if err := rows.Scan(&ym, &ci, &med, &accs, &n, &last); err != nil {
 			return nil, err
 		}
-		commune := "" // outside the reference, or not located
+		commune := ""
 		if ci > 0 && int(ci) <= len(codes) {
 			commune = codes[ci-1]
 		}
@@ -262,15 +364,11 @@ func (e *Engine) activities(ctx context.Context) (map[Month]*actMonth, error) {
 		}
 		am.meds[med] = append(am.meds[med], commune)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	c.months, c.fp = months, fp.String()
-	return months, nil
+	return months, rows.Err()
 }
 
 func (r *request) activityFigures(ctx context.Context, ind catalogue.Indicator, ms []Month, gs []group, out values) error {
-	acts, err := r.e.activities(ctx)
+	acts, err := r.e.activities(ctx, r.actNeed.sorted())
 	if err != nil {
 		return err
 	}

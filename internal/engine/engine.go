@@ -30,7 +30,8 @@ type Engine struct {
 	ref     *territory.Reference
 	refTime time.Time
 
-	acts activityCache
+	acts   activityCache
+	noWarm bool // tests: no background cache filling, so that each path is exercised on purpose
 }
 
 // New returns an engine over conn for the catalogue cat.
@@ -146,13 +147,15 @@ type request struct {
 	need   map[string]monthSet // indicator id → months to compute
 	done   map[string]values
 
+	actNeed monthSet // months of every activity indicator of the request
+
 	meetings *meetingData
 	places   []place
 	placesOK bool
 }
 
 func (e *Engine) newRequest(ref *territory.Reference, groups []group) *request {
-	return &request{e: e, ref: ref, groups: groups, need: map[string]monthSet{}, done: map[string]values{}}
+	return &request{e: e, ref: ref, groups: groups, need: map[string]monthSet{}, done: map[string]values{}, actNeed: monthSet{}}
 }
 
 // want records that ind is needed at months, with its dependencies.
@@ -161,6 +164,9 @@ func (r *request) want(ind catalogue.Indicator, ms ...Month) {
 		r.need[ind.ID] = monthSet{}
 	}
 	r.need[ind.ID].add(ms...)
+	if ind.Compute == "accompagnements" || ind.Compute == "conseillers_actifs" {
+		r.actNeed.add(ms...)
+	}
 	for _, dep := range []string{ind.Of, ind.TargetOf} {
 		if d, ok := r.e.cat.Get(dep); ok && dep != "" {
 			r.want(d, ms...)
@@ -193,7 +199,7 @@ func (r *request) prefetch(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); errs[i] = f() }()
 	}
-	run(0, acts, func() error { _, err := r.e.activities(ctx); return err })
+	run(0, acts, func() error { _, err := r.e.activities(ctx, r.actNeed.sorted()); return err })
 	run(1, meets, func() error { return r.loadMeetings(ctx) })
 	run(2, places, func() error { return r.loadPlaces(ctx) })
 	wg.Wait()

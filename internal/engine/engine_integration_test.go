@@ -18,9 +18,16 @@ type want struct {
 	status   string
 }
 
+// checkAll evaluates with e (a cold engine: window pass for activities) and with an engine whose cache
+// holds the full pass: both query shapes must give the expected values.
 func checkAll(t *testing.T, e *Engine, m Month, cases []want) {
 	t.Helper()
 	ctx := context.Background()
+	full := New(e.conn, e.cat)
+	full.noWarm = true
+	if err := full.fillNow(ctx); err != nil {
+		t.Fatal(err)
+	}
 	byTerr := map[string]map[string]Result{}
 	for _, c := range cases {
 		if byTerr[c.terr] == nil {
@@ -28,9 +35,17 @@ func checkAll(t *testing.T, e *Engine, m Month, cases []want) {
 			if err != nil {
 				t.Fatalf("%s : %v", c.terr, err)
 			}
+			rsFull, err := full.Evaluate(ctx, territory.MustParse(c.terr), m)
+			if err != nil {
+				t.Fatalf("%s : %v", c.terr, err)
+			}
 			byTerr[c.terr] = map[string]Result{}
-			for _, r := range rs {
+			for i, r := range rs {
 				byTerr[c.terr][r.ID] = r
+				f := rsFull[i]
+				if (r.Value == nil) != (f.Value == nil) || (r.Value != nil && *r.Value != *f.Value) || r.Status != f.Status {
+					t.Errorf("%s %s %s : passe fenêtrée %v/%s, passe complète %v/%s", c.terr, r.ID, m, r.Value, r.Status, f.Value, f.Status)
+				}
 			}
 		}
 		r, ok := byTerr[c.terr][c.id]

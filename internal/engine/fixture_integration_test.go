@@ -59,7 +59,7 @@ func insert(t testing.TB, conn driver.Conn, query string, rows ...[]any) {
 }
 
 const (
-	insAct   = "INSERT INTO activites (id, version, deleted, date, mediateur_id, accompagnements, type_lieu, structure_id, lieu_code_insee)"
+	insAct   = "INSERT INTO activites (id, version, deleted, date, mediateur_id, accompagnements, type_lieu, structure_id, lieu_code_insee, creation, modification)"
 	insStr   = "INSERT INTO structures (id, version, deleted, code_insee)"
 	insRen   = "INSERT INTO rencontres (id, version, deleted, date, type, territoire)"
 	insPart  = "INSERT INTO participations (rencontre_id, structure_id, version, deleted, structure_type, relais, connait_offre)"
@@ -74,8 +74,11 @@ func f64(v float64) *float64 { return &v }
 
 // loadFixture inserts phase 1: everything except the late arrivals (structure S3, meeting R99, place LX).
 func loadFixture(t testing.TB, conn driver.Conn) {
+	// Version 1 is the creation (modification = creation); later versions are edits (modification after
+	// creation), as the Coop API reports them.
 	a := func(id string, ver uint64, del uint8, date, med string, acc uint32, tl, sid, lci string) []any {
-		return []any{id, ver, del, d(date), med, acc, tl, sid, lci}
+		created := d("2024-01-01")
+		return []any{id, ver, del, d(date), med, acc, tl, sid, lci, created, created.AddDate(0, 0, int(ver)-1)}
 	}
 	insert(t, conn, insAct,
 		a("A1", 1, 0, "2026-10-05", "m1", 3, "domicile", "", "69264"),
@@ -217,5 +220,7 @@ func newTestEngine(t testing.TB) (*Engine, driver.Conn, *territory.Reference) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(db.Conn, cat), db.Conn, ref
+	e := New(db.Conn, cat)
+	e.noWarm = true
+	return e, db.Conn, ref
 }

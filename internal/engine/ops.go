@@ -232,7 +232,11 @@ func (e *Engine) OutOfScope(ctx context.Context, from, to Month) ([]OutOfScope, 
 	if err != nil {
 		return nil, err
 	}
-	acts, err := e.activities(ctx)
+	var ms []Month
+	for m := from; !to.Before(m); m = m.Add(1) {
+		ms = append(ms, m)
+	}
+	acts, err := e.activities(ctx, ms)
 	if err != nil {
 		return nil, err
 	}
@@ -255,18 +259,34 @@ func (e *Engine) OutOfScope(ctx context.Context, from, to Month) ([]OutOfScope, 
 // LatestMonth is the newest month holding activity data after deduplication (a month whose only
 // activities were deleted or moved does not count); the current month when there is none yet.
 func (e *Engine) LatestMonth(ctx context.Context) (Month, error) {
-	acts, err := e.activities(ctx)
+	// Candidates from a cheap scan of two small columns, confirmed by deduplication.
+	rows, err := e.conn.Query(ctx, "SELECT toYYYYMM(date) AS ym FROM activites WHERE deleted = 0 GROUP BY ym ORDER BY ym DESC LIMIT 4")
 	if err != nil {
 		return Month{}, err
 	}
-	var best Month
-	for m, a := range acts {
-		if a.total > 0 && (best.Year == 0 || best.Before(m)) {
-			best = m
+	var cands []Month
+	for rows.Next() {
+		var ym uint32
+		if err := rows.Scan(&ym); err != nil {
+			rows.Close()
+			return Month{}, err
+		}
+		cands = append(cands, Month{int(ym / 100), time.Month(ym % 100)})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return Month{}, err
+	}
+	if len(cands) > 0 {
+		acts, err := e.activities(ctx, cands)
+		if err != nil {
+			return Month{}, err
+		}
+		for _, m := range cands {
+			if a := acts[m]; a != nil && a.total > 0 {
+				return m, nil
+			}
 		}
 	}
-	if best.Year == 0 {
-		return MonthOf(time.Now().UTC()), nil
-	}
-	return best, nil
+	return MonthOf(time.Now().UTC()), nil
 }
