@@ -85,7 +85,7 @@ func readActivites(t *testing.T, db *chtest.DB) []activiteState {
 	return out
 }
 
-func queryInts(t *testing.T, db *chtest.DB, q string, args ...any) []uint64 {
+func queryInts(t testing.TB, db *chtest.DB, q string, args ...any) []uint64 {
 	t.Helper()
 	rows, err := db.Conn.Query(context.Background(), q, args...)
 	if err != nil {
