@@ -367,8 +367,21 @@ func (e *Engine) passActivities(ctx context.Context, ref *territory.Reference, m
 	return months, rows.Err()
 }
 
-func (r *request) activityFigures(ctx context.Context, ind catalogue.Indicator, ms []Month, gs []group, out values) error {
+// activities reads the activities once per request (a cold engine would otherwise repeat the window
+// pass for each activity indicator).
+func (r *request) activities(ctx context.Context) (map[Month]*actMonth, error) {
+	if r.acts != nil {
+		return r.acts, nil
+	}
 	acts, err := r.e.activities(ctx, r.actNeed.sorted())
+	if err == nil {
+		r.acts = acts
+	}
+	return acts, err
+}
+
+func (r *request) activityFigures(ctx context.Context, ind catalogue.Indicator, ms []Month, gs []group, out values) error {
+	acts, err := r.activities(ctx)
 	if err != nil {
 		return err
 	}
@@ -477,11 +490,15 @@ WHERE del = 0 AND d >= toDate(?) AND d <= toDate(?)`, day(from), day(to))
 		return err
 	}
 	// Participations of a meeting not ingested yet are kept in the table and join here once it arrives.
+	// The subquery selects a superset (every version dated in the range); only the deduplicated
+	// meetings above are used.
 	rows, err = r.e.conn.Query(ctx, `SELECT rid, sid, st, rel, co FROM (
     SELECT rencontre_id AS rid, structure_id AS sid, argMax(toString(structure_type), version) AS st,
            argMax(relais, version) AS rel, argMax(connait_offre, version) AS co, argMax(deleted, version) AS del
-    FROM participations WHERE has(?, rencontre_id) GROUP BY rencontre_id, structure_id)
-WHERE del = 0`, ids)
+    FROM participations
+    WHERE rencontre_id IN (SELECT id FROM rencontres WHERE date >= toDate(?) AND date <= toDate(?))
+    GROUP BY rencontre_id, structure_id)
+WHERE del = 0`, day(from), day(to))
 	if err != nil {
 		return err
 	}
@@ -809,6 +826,19 @@ func distanceKM(lat1, lon1, lat2, lon2 float64) float64 {
 // farCommune reports whether the commune's centroid is strictly farther than km from every place with
 // coordinates (any place: outside the territory, with an old sheet, or outside the département).
 func (r *request) farCommune(code string, km float64) bool {
+	if r.far == nil {
+		r.far = map[string]bool{}
+	}
+	key := fmt.Sprintf("%s@%g", code, km)
+	if f, ok := r.far[key]; ok {
+		return f
+	}
+	f := r.farFrom(code, km)
+	r.far[key] = f
+	return f
+}
+
+func (r *request) farFrom(code string, km float64) bool {
 	c, ok := r.ref.Commune(code)
 	if !ok {
 		return false

@@ -148,6 +148,8 @@ type request struct {
 	done   map[string]values
 
 	actNeed monthSet // months of every activity indicator of the request
+	acts    map[Month]*actMonth
+	far     map[string]bool // zone_blanche: communes farther than the distance rule (places are current state)
 
 	meetings *meetingData
 	places   []place
@@ -199,7 +201,7 @@ func (r *request) prefetch(ctx context.Context) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); errs[i] = f() }()
 	}
-	run(0, acts, func() error { _, err := r.e.activities(ctx, r.actNeed.sorted()); return err })
+	run(0, acts, func() error { _, err := r.activities(ctx); return err })
 	run(1, meets, func() error { return r.loadMeetings(ctx) })
 	run(2, places, func() error { return r.loadPlaces(ctx) })
 	wg.Wait()

@@ -5,12 +5,20 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 	"time"
 
 	"github.com/sdaasp-rhone/fne/internal/territory"
 )
+
+func show(v *float64) string {
+	if v == nil {
+		return "sans donnée"
+	}
+	return fmt.Sprint(*v)
+}
 
 type want struct {
 	terr, id string
@@ -44,7 +52,7 @@ func checkAll(t *testing.T, e *Engine, m Month, cases []want) {
 				byTerr[c.terr][r.ID] = r
 				f := rsFull[i]
 				if (r.Value == nil) != (f.Value == nil) || (r.Value != nil && *r.Value != *f.Value) || r.Status != f.Status {
-					t.Errorf("%s %s %s : passe fenêtrée %v/%s, passe complète %v/%s", c.terr, r.ID, m, r.Value, r.Status, f.Value, f.Status)
+					t.Errorf("%s %s %s : passe fenêtrée %s/%s, passe complète %s/%s", c.terr, r.ID, m, show(r.Value), r.Status, show(f.Value), f.Status)
 				}
 			}
 		}
