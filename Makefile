@@ -42,11 +42,17 @@ test-frontend:
 bench: build
 	$(WITH_CH) $(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
 
-## demo: ClickHouse up, schema and reference, demo data ingested, indicators printed.
+## demo: ClickHouse up, schema and reference, demo data ingested, indicators printed for the
+## département of the reference and for one EPCI (DEMO_EPCI), at the latest month of the demo data.
+DEMO_EPCI ?= epci:200040566
 demo: build clickhouse-up
 	$(BIN) migrate
 	$(BIN) reference
-	@if $(BIN) help demo >/dev/null 2>&1; then $(BIN) demo; fi
+	$(BIN) demo
+	@echo
+	$(BIN) indicators
+	@echo
+	$(BIN) indicators --territory $(DEMO_EPCI)
 	@echo
 	@echo "ClickHouse reste démarré (make clickhouse-down pour l'arrêter)."
 
