@@ -44,7 +44,7 @@ func median(ds []time.Duration) time.Duration {
 // running plugin process over gRPC with engine.Evaluate called directly on the same data. Each run makes
 // `rounds` interleaved pairs (so both sides see the same load on a shared machine) and reports medians.
 func BenchmarkScorecard(b *testing.B) {
-	const activities, rounds = 100_000, 15
+	const activities, rounds = 100_000, 31
 	exe := buildPlugin(b)
 	env := newFixtureEnv(b)
 	loadBulk(b, env, activities)
