@@ -67,7 +67,9 @@ func TestParseRefusesCorruptedCopies(t *testing.T) {
 		wantMsg string
 	}{
 		{"population not a number", "rhone_communes.csv",
-			func(s string) string { return strings.Replace(s, "69001,Affoux,200040566,CA de l'Ouest Rhodanien,398,", "69001,Affoux,200040566,CA de l'Ouest Rhodanien,trois cents,", 1) },
+			func(s string) string {
+				return strings.Replace(s, "69001,Affoux,200040566,CA de l'Ouest Rhodanien,398,", "69001,Affoux,200040566,CA de l'Ouest Rhodanien,trois cents,", 1)
+			},
 			"rhone_communes.csv, ligne 2, colonne 5 (population)"},
 		{"latitude out of range", "rhone_communes.csv",
 			func(s string) string { return strings.Replace(s, ",45.844,4.414", ",145.844,4.414", 1) },
@@ -79,7 +81,9 @@ func TestParseRefusesCorruptedCopies(t *testing.T) {
 			func(s string) string { return strings.Replace(s, "\n69002,Aigueperse", "\n69001,Aigueperse", 1) },
 			"commune 69001 en double"},
 		{"unknown EPCI", "rhone_communes.csv",
-			func(s string) string { return strings.Replace(s, "69001,Affoux,200040566", "69001,Affoux,999999999", 1) },
+			func(s string) string {
+				return strings.Replace(s, "69001,Affoux,200040566", "69001,Affoux,999999999", 1)
+			},
 			"colonne 3 (epci_siren) : EPCI \"999999999\" absent"},
 		{"missing column", "rhone_communes.csv",
 			func(s string) string { return strings.Replace(s, ",latitude,", ",lat,", 1) },
