@@ -143,7 +143,7 @@ func TestInvariants(t *testing.T) {
 	}
 	names := map[string]int{}
 	for _, c := range ref.Communes {
-		names[nameKey(c.Nom)]++
+		names[territory.NameKey(c.Nom)]++
 	}
 	ids := map[string]bool{}
 	byName := 0
@@ -156,7 +156,7 @@ func TestInvariants(t *testing.T) {
 		code := r[5]
 		if code == "" {
 			byName++
-			if names[nameKey(r[3])] != 1 {
+			if names[territory.NameKey(r[3])] != 1 {
 				t.Errorf("place %s without code_insee: commune %q does not match exactly one commune", r[0], r[3])
 			}
 			continue

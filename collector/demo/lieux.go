@@ -9,7 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
+
+	"github.com/sdaasp-rhone/fne/internal/territory"
 )
 
 // lieuxHeader is the full header of the national "lieux de médiation numérique" standard, as in
@@ -61,7 +62,7 @@ func (g *gen) lieux() error {
 	// Commune names that match exactly one commune once normalised can be given without code_insee.
 	keys := map[string]int{}
 	for _, c := range cs {
-		keys[nameKey(c.Nom)]++
+		keys[territory.NameKey(c.Nom)]++
 	}
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
@@ -84,7 +85,7 @@ func (g *gen) lieux() error {
 		dateMaj := periodEnd.AddDate(0, 0, -age).Format("2006-01-02")
 		insee := com.Code
 		communeName := com.Nom
-		if byName < 12 && keys[nameKey(com.Nom)] == 1 && r.IntN(12) == 0 {
+		if byName < 12 && keys[territory.NameKey(com.Nom)] == 1 && r.IntN(12) == 0 {
 			insee = ""
 			byName++
 			communeName = strings.Replace(communeName, "Saint-", "St ", 1)
@@ -115,21 +116,6 @@ func (g *gen) lieux() error {
 	return os.WriteFile(g.add("lieux", "lieux.csv", Places, 2), buf.Bytes(), 0o644)
 }
 
-// nameKey normalises a commune name like the lieux collector's matcher: case, accents, punctuation and
-// Saint/St spellings ignored.
-func nameKey(name string) string {
-	s := strings.ToLower(name)
-	s = strings.NewReplacer("à", "a", "â", "a", "ä", "a", "ç", "c", "é", "e", "è", "e", "ê", "e", "ë", "e", "î", "i", "ï", "i",
-		"ô", "o", "ö", "o", "ù", "u", "û", "u", "ü", "u", "ÿ", "y", "œ", "oe", "æ", "ae").Replace(s)
-	words := strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	for i, w := range words {
-		switch w {
-		case "st", "ste", "sainte":
-			words[i] = "saint"
-		}
-	}
-	return strings.Join(words, "")
-}
 
 // consultations writes the daily map consultations per place. The map statistics only start ten months
 // before the end of the period: earlier months have no data at all.

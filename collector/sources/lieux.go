@@ -375,7 +375,7 @@ func newLieuMatcher(ref *territory.Reference) *lieuMatcher {
 		return m
 	}
 	for _, c := range ref.Communes {
-		k := communeKey(c.Nom)
+		k := territory.NameKey(c.Nom)
 		m.byName[k] = append(m.byName[k], c.Code)
 	}
 	return m
@@ -386,7 +386,7 @@ func (m *lieuMatcher) match(name string) (string, string) {
 	if m.ref == nil {
 		return "", fmt.Sprintf("code_insee absent et commune « %s » non localisable : aucun référentiel territorial chargé (lancez « fne migrate »)", name)
 	}
-	codes := m.byName[communeKey(name)]
+	codes := m.byName[territory.NameKey(name)]
 	switch len(codes) {
 	case 1:
 		return codes[0], ""
@@ -398,25 +398,3 @@ func (m *lieuMatcher) match(name string) (string, string) {
 	return "", fmt.Sprintf("code_insee absent et commune « %s » ambiguë dans le référentiel (%s) : renseignez code_insee", name, strings.Join(sorted, ", "))
 }
 
-var communeFold = strings.NewReplacer(
-	"à", "a", "â", "a", "ä", "a", "á", "a", "ã", "a", "å", "a",
-	"ç", "c", "é", "e", "è", "e", "ê", "e", "ë", "e",
-	"î", "i", "ï", "i", "í", "i", "ì", "i",
-	"ô", "o", "ö", "o", "ó", "o", "ò", "o", "õ", "o",
-	"ù", "u", "û", "u", "ü", "u", "ú", "u", "ÿ", "y", "ñ", "n",
-	"œ", "oe", "æ", "ae", "’", " ", "ʼ", " ",
-)
-
-// communeKey is the comparison key of a commune name: lower case, no accents, words joined without
-// hyphens, apostrophes or spaces, and St/Ste/Sainte written "saint".
-func communeKey(name string) string {
-	s := communeFold.Replace(strings.ToLower(name))
-	words := strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
-	for i, w := range words {
-		switch w {
-		case "st", "ste", "sainte":
-			words[i] = "saint"
-		}
-	}
-	return strings.Join(words, "")
-}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sdaasp-rhone/fne/internal/reference"
+	"github.com/sdaasp-rhone/fne/internal/territory"
 )
 
 func TestCommuneKey(t *testing.T) {
@@ -16,11 +17,11 @@ func TestCommuneKey(t *testing.T) {
 		{"Chambost-Allières", "chambost alliÈres"},
 		{"Saint-Didier-sur-Beaujeu", "St. Didier sur Beaujeu"},
 	} {
-		if communeKey(tc.a) != communeKey(tc.b) {
-			t.Errorf("%q et %q : clés %q ≠ %q", tc.a, tc.b, communeKey(tc.a), communeKey(tc.b))
+		if territory.NameKey(tc.a) != territory.NameKey(tc.b) {
+			t.Errorf("%q et %q : clés %q ≠ %q", tc.a, tc.b, territory.NameKey(tc.a), territory.NameKey(tc.b))
 		}
 	}
-	if communeKey("Chambost-Allières") == communeKey("Chambost-Longessaigne") {
+	if territory.NameKey("Chambost-Allières") == territory.NameKey("Chambost-Longessaigne") {
 		t.Error("deux communes distinctes confondues")
 	}
 }
