@@ -38,30 +38,6 @@ const (
 // The dashboards' range: August to October 2026 (the scorecards evaluate October).
 var fxRange = backend.TimeRange{From: time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 10, 31, 23, 0, 0, 0, time.UTC)}
 
-func day(s string) time.Time {
-	t, err := time.Parse("2006-01-02", s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
-func insert(t *testing.T, conn driver.Conn, query string, rows ...[]any) {
-	t.Helper()
-	b, err := conn.PrepareBatch(context.Background(), query)
-	if err != nil {
-		t.Fatalf("%s : %v", query, err)
-	}
-	for _, r := range rows {
-		if err := b.Append(r...); err != nil {
-			t.Fatalf("%s %v : %v", query, r, err)
-		}
-	}
-	if err := b.Send(); err != nil {
-		t.Fatalf("%s : %v", query, err)
-	}
-}
-
 // loadFixture writes straight into the source tables:
 //
 //	activities, October 2026: P1 m1 3 acc. in C1; P2 m2 2 acc. in C2; P3 m3 in C3, modified from 10 to 4
@@ -71,9 +47,9 @@ func insert(t *testing.T, conn driver.Conn, query string, rows ...[]any) {
 //	one successful run of the activites source, 7 rows read, 7 written, none rejected.
 func loadFixture(t *testing.T, conn driver.Conn, ref *territory.Reference) {
 	a := func(id string, ver uint64, del uint8, date, med string, acc uint32, code string) []any {
-		return []any{id, ver, del, day(date), med, acc, "domicile", "", code}
+		return []any{id, ver, del, chtest.Day(date), med, acc, "domicile", "", code}
 	}
-	insert(t, conn, "INSERT INTO activites (id, version, deleted, date, mediateur_id, accompagnements, type_lieu, structure_id, lieu_code_insee)",
+	chtest.Insert(t, conn, "INSERT INTO activites (id, version, deleted, date, mediateur_id, accompagnements, type_lieu, structure_id, lieu_code_insee)",
 		a("P1", 1, 0, "2026-10-05", "m1", 3, fxC1),
 		a("P2", 1, 0, "2026-10-06", "m2", 2, fxC2),
 		a("P3", 1, 0, "2026-10-07", "m3", 10, fx3),
@@ -85,20 +61,20 @@ func loadFixture(t *testing.T, conn driver.Conn, ref *territory.Reference) {
 	c1, _ := ref.Commune(fxC1)
 	c2, _ := ref.Commune(fxC2)
 	l := func(id, code string, lat, lon *float64) []any {
-		return []any{id, uint64(1), uint8(0), "Lieu " + id, "", "", code, lat, lon, day("2026-06-01")}
+		return []any{id, uint64(1), uint8(0), "Lieu " + id, "", "", code, lat, lon, chtest.Day("2026-06-01")}
 	}
-	insert(t, conn, "INSERT INTO lieux (id, version, deleted, nom, commune, code_postal, code_insee, latitude, longitude, date_maj)",
+	chtest.Insert(t, conn, "INSERT INTO lieux (id, version, deleted, nom, commune, code_postal, code_insee, latitude, longitude, date_maj)",
 		l("L1", fxC1, &c1.Latitude, &c1.Longitude),
 		l("L2", fxC1, nil, nil),
 		l("L3", fxC2, &c2.Latitude, &c2.Longitude),
 	)
-	d1, d2, d3 := day("2026-03-31"), day("2026-03-20"), day("2026-06-30")
-	insert(t, conn, "INSERT INTO jalons (action, jalon, version, deleted, libelle, statut, date_prevue, date_realisee)",
+	d1, d2, d3 := chtest.Day("2026-03-31"), chtest.Day("2026-03-20"), chtest.Day("2026-06-30")
+	chtest.Insert(t, conn, "INSERT INTO jalons (action, jalon, version, deleted, libelle, statut, date_prevue, date_realisee)",
 		[]any{"2.1", "J1", uint64(1), uint8(0), "Diagnostic des besoins lancé", "realise", &d1, &d2},
 		[]any{"3.2", "J2", uint64(1), uint8(0), "Guide des structures relais", "en_cours", &d3, (*time.Time)(nil)},
 	)
 	end := time.Date(2026, 10, 31, 6, 0, 0, 0, time.UTC)
-	insert(t, conn, "INSERT INTO ingestion_runs (run_id, version, source, input, started_at, ended_at, rows_read, rows_written, rows_rejected, status, error)",
+	chtest.Insert(t, conn, "INSERT INTO ingestion_runs (run_id, version, source, input, started_at, ended_at, rows_read, rows_written, rows_rejected, status, error)",
 		[]any{"run-1", uint64(2), "activites", "activites.json", end.Add(-time.Minute), end, uint64(7), uint64(7), uint64(0), "succes", ""},
 	)
 }

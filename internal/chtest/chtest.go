@@ -85,3 +85,30 @@ func WithReference(t testing.TB) (*DB, *territory.Reference) {
 	}
 	return db, ref
 }
+
+// Insert writes rows into a table with the batch API (inline INSERT … VALUES hangs on 18.16 with this
+// driver), failing the test on any error. query is "INSERT INTO table (col, …)".
+func Insert(t testing.TB, conn driver.Conn, query string, rows ...[]any) {
+	t.Helper()
+	b, err := conn.PrepareBatch(context.Background(), query)
+	if err != nil {
+		t.Fatalf("%s : %v", query, err)
+	}
+	for _, r := range rows {
+		if err := b.Append(r...); err != nil {
+			t.Fatalf("%s %v : %v", query, r, err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		t.Fatalf("%s : %v", query, err)
+	}
+}
+
+// Day parses "YYYY-MM-DD" as midnight UTC, for fixtures.
+func Day(s string) time.Time {
+	t, err := time.Parse("2006-01-02", s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sdaasp-rhone/fne/internal/chtest"
 	"github.com/sdaasp-rhone/fne/internal/territory"
 )
 
@@ -304,7 +305,7 @@ func TestIndicators(t *testing.T) {
 		if r.Trend == nil || *r.Trend != 1 || r.Target == nil || *r.Target != 2 || r.Progress == nil || *r.Progress != 250 {
 			t.Errorf("C1 a2.accompagnements : %+v", r)
 		}
-		if r.LastData == nil || !r.LastData.Equal(d("2026-10-06")) { // A2
+		if r.LastData == nil || !r.LastData.Equal(chtest.Day("2026-10-06")) { // A2
 			t.Errorf("dernière donnée : %v", r.LastData)
 		}
 		if r.Period != "2026-10" || r.Territory != c1 || r.Unit != "nombre" || r.Label == "" {
@@ -432,12 +433,12 @@ func TestIndicators(t *testing.T) {
 	})
 
 	t.Run("fraîcheur", func(t *testing.T) {
-		insert(t, conn, "INSERT INTO ingestion_runs (run_id, version, source, started_at, ended_at, rows_rejected, status)",
-			[]any{"run1", uint64(1), "activites", d("2026-11-01"), d("2026-11-01"), uint64(0), "succes"},
-			[]any{"run2", uint64(1), "activites", d("2026-11-02"), d("2026-11-02"), uint64(0), "en_cours"},
-			[]any{"run2", uint64(2), "activites", d("2026-11-02"), d("2026-11-02").Add(time.Hour), uint64(3), "echec"},
+		chtest.Insert(t, conn, "INSERT INTO ingestion_runs (run_id, version, source, started_at, ended_at, rows_rejected, status)",
+			[]any{"run1", uint64(1), "activites", chtest.Day("2026-11-01"), chtest.Day("2026-11-01"), uint64(0), "succes"},
+			[]any{"run2", uint64(1), "activites", chtest.Day("2026-11-02"), chtest.Day("2026-11-02"), uint64(0), "en_cours"},
+			[]any{"run2", uint64(2), "activites", chtest.Day("2026-11-02"), chtest.Day("2026-11-02").Add(time.Hour), uint64(3), "echec"},
 		)
-		fs, err := e.Freshness(ctx, d("2026-11-02").Add(12*time.Hour))
+		fs, err := e.Freshness(ctx, chtest.Day("2026-11-02").Add(12*time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -447,13 +448,13 @@ func TestIndicators(t *testing.T) {
 		}
 		a := got["activites"]
 		// newest run: run2 (its second write: echec, 3 rejects); newest success run1, 36 h ago < 48 h.
-		if a.LastStatus != "echec" || a.RowsRejected != 3 || a.LastSuccess == nil || !a.LastSuccess.Equal(d("2026-11-01")) || a.Stale || a.OutOfScope != 2 {
+		if a.LastStatus != "echec" || a.RowsRejected != 3 || a.LastSuccess == nil || !a.LastSuccess.Equal(chtest.Day("2026-11-01")) || a.Stale || a.OutOfScope != 2 {
 			t.Errorf("activites : %+v", a)
 		}
 		if s := got["structures"]; !s.Stale || s.LastRun != nil {
 			t.Errorf("structures sans collecte : %+v", s)
 		}
-		if l := got["lieux"]; l.LastData == nil || !l.LastData.Equal(d("2026-09-01")) {
+		if l := got["lieux"]; l.LastData == nil || !l.LastData.Equal(chtest.Day("2026-09-01")) {
 			t.Errorf("lieux : dernière donnée %v, attendu 2026-09-01 (L7)", l.LastData)
 		}
 		lm, err := e.LatestMonth(ctx)

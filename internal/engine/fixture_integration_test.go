@@ -3,9 +3,7 @@
 package engine
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -33,31 +31,6 @@ const (
 	popC1          = 36172.0
 )
 
-func d(s string) time.Time {
-	t, err := time.Parse("2006-01-02", s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
-func insert(t testing.TB, conn driver.Conn, query string, rows ...[]any) {
-	t.Helper()
-	ctx := context.Background()
-	b, err := conn.PrepareBatch(ctx, query)
-	if err != nil {
-		t.Fatalf("%s : %v", query, err)
-	}
-	for _, r := range rows {
-		if err := b.Append(r...); err != nil {
-			t.Fatalf("%s %v : %v", query, r, err)
-		}
-	}
-	if err := b.Send(); err != nil {
-		t.Fatalf("%s : %v", query, err)
-	}
-}
-
 const (
 	insAct   = "INSERT INTO activites (id, version, deleted, date, mediateur_id, accompagnements, type_lieu, structure_id, lieu_code_insee, creation, modification)"
 	insStr   = "INSERT INTO structures (id, version, deleted, code_insee)"
@@ -77,10 +50,10 @@ func loadFixture(t testing.TB, conn driver.Conn) {
 	// Version 1 is the creation (modification = creation); later versions are edits (modification after
 	// creation), as the Coop API reports them.
 	a := func(id string, ver uint64, del uint8, date, med string, acc uint32, tl, sid, lci string) []any {
-		created := d("2024-01-01")
-		return []any{id, ver, del, d(date), med, acc, tl, sid, lci, created, created.AddDate(0, 0, int(ver)-1)}
+		created := chtest.Day("2024-01-01")
+		return []any{id, ver, del, chtest.Day(date), med, acc, tl, sid, lci, created, created.AddDate(0, 0, int(ver)-1)}
 	}
-	insert(t, conn, insAct,
+	chtest.Insert(t, conn, insAct,
 		a("A1", 1, 0, "2026-10-05", "m1", 3, "domicile", "", "69264"),
 		a("A2", 1, 0, "2026-10-06", "m1", 2, "lieu_activite", "S1", ""),
 		a("A3", 1, 0, "2026-10-07", "m2", 5, "lieu_activite", "S2", ""), // S2 is deleted later: still locates
@@ -101,15 +74,15 @@ func loadFixture(t testing.TB, conn driver.Conn) {
 		a("A14", 1, 0, "2025-10-11", "m2", 6, "domicile", "", "69027"),
 		a("A15", 1, 0, "2025-10-12", "m9", 20, "domicile", "", "69243"),
 	)
-	insert(t, conn, insStr,
+	chtest.Insert(t, conn, insStr,
 		[]any{"S1", uint64(1), uint8(0), "69264"},
 		[]any{"S2", uint64(1), uint8(0), "69027"},
 		[]any{"S2", uint64(2), uint8(1), "69027"},
 	)
 	r := func(id string, ver uint64, del uint8, date, typ, terr string) []any {
-		return []any{id, ver, del, d(date), typ, terr}
+		return []any{id, ver, del, chtest.Day(date), typ, terr}
 	}
-	insert(t, conn, insRen,
+	chtest.Insert(t, conn, insRen,
 		r("R1", 1, 0, "2026-03-19", "rencontre_departementale", "dep:69"),
 		r("R2", 1, 0, "2026-06-03", "echange_pratiques", c1),
 		r("R3", 1, 0, "2026-05-10", "atelier_thematique", e2),
@@ -128,7 +101,7 @@ func loadFixture(t testing.TB, conn driver.Conn) {
 	p := func(rid, sid string, ver uint64, del uint8, st string, rel uint8, co *uint8) []any {
 		return []any{rid, sid, ver, del, st, rel, co}
 	}
-	insert(t, conn, insPart,
+	chtest.Insert(t, conn, insPart,
 		p("R2", "st1", 1, 0, "collectivite", 0, nil),
 		p("R2", "st2", 1, 0, "association", 0, nil),
 		p("R2", "st3", 1, 0, "mediatheque", 0, nil),
@@ -148,7 +121,7 @@ func loadFixture(t testing.TB, conn driver.Conn) {
 	j := func(action, jalon string, ver uint64, del uint8, st string) []any {
 		return []any{action, jalon, ver, del, st}
 	}
-	insert(t, conn, insJal,
+	chtest.Insert(t, conn, insJal,
 		j("2.1", "J1", 1, 0, "realise"),
 		j("2.1", "J2", 1, 0, "en_cours"),
 		j("2.1", "J3", 1, 0, "en_cours"),
@@ -158,9 +131,9 @@ func loadFixture(t testing.TB, conn driver.Conn) {
 		j("1.1", "J5", 1, 0, "a_lancer"),
 	)
 	e := func(p, terr, ind string, ver uint64, v float64) []any {
-		return []any{d(p + "-01"), terr, ind, ver, uint8(0), v}
+		return []any{chtest.Day(p + "-01"), terr, ind, ver, uint8(0), v}
 	}
-	insert(t, conn, insEq,
+	chtest.Insert(t, conn, insEq,
 		e("2026-03", c1, "hotspots_wifi_actifs", 1, 0),
 		e("2026-03", c1, "hotspots_wifi_actifs", 2, 2), // a later file replaces 0 by 2
 		e("2026-05", c2, "hotspots_wifi_actifs", 1, 1),
@@ -181,9 +154,9 @@ func loadFixture(t testing.TB, conn driver.Conn) {
 		e("2026-10", c2, "pc_reconditionnes_distribues", 2, 6),
 	)
 	l := func(id string, ver uint64, del uint8, code string, lat, lon *float64, dm string) []any {
-		return []any{id, ver, del, code, lat, lon, d(dm)}
+		return []any{id, ver, del, code, lat, lon, chtest.Day(dm)}
 	}
-	insert(t, conn, insLieu,
+	chtest.Insert(t, conn, insLieu,
 		l("L1", 1, 0, "69264", f64(45.988), f64(4.732), "2026-06-12"),
 		l("L2", 1, 0, "69264", nil, nil, "2025-09-30"),
 		l("L3", 1, 0, "69027", f64(45.678), f64(4.753), "2025-11-01"), // 364 days before 2026-10-31: up to date
@@ -194,8 +167,8 @@ func loadFixture(t testing.TB, conn driver.Conn) {
 		l("L7", 1, 0, "69092", nil, nil, "2024-01-01"),
 		l("L7", 2, 0, "69092", nil, nil, "2026-09-01"),
 	)
-	c := func(date, lieu string, n uint32, ver uint64) []any { return []any{d(date), lieu, n, ver} }
-	insert(t, conn, insConsu,
+	c := func(date, lieu string, n uint32, ver uint64) []any { return []any{chtest.Day(date), lieu, n, ver} }
+	chtest.Insert(t, conn, insConsu,
 		c("2026-10-01", "L1", 14, 1),
 		c("2026-10-02", "L1", 9, 1),
 		c("2026-10-03", "L3", 5, 1),
@@ -209,9 +182,9 @@ func loadFixture(t testing.TB, conn driver.Conn) {
 
 // loadLateArrivals inserts phase 2: the structure, meeting and place that earlier rows refer to.
 func loadLateArrivals(t testing.TB, conn driver.Conn) {
-	insert(t, conn, insStr, []any{"S3", uint64(1), uint8(0), "69092"})
-	insert(t, conn, insRen, []any{"R99", uint64(1), uint8(0), d("2026-08-01"), "echange_pratiques", c3})
-	insert(t, conn, insLieu, []any{"LX", uint64(1), uint8(0), "69092", (*float64)(nil), (*float64)(nil), d("2024-05-01")})
+	chtest.Insert(t, conn, insStr, []any{"S3", uint64(1), uint8(0), "69092"})
+	chtest.Insert(t, conn, insRen, []any{"R99", uint64(1), uint8(0), chtest.Day("2026-08-01"), "echange_pratiques", c3})
+	chtest.Insert(t, conn, insLieu, []any{"LX", uint64(1), uint8(0), "69092", (*float64)(nil), (*float64)(nil), chtest.Day("2024-05-01")})
 }
 
 func newTestEngine(t testing.TB) (*Engine, driver.Conn, *territory.Reference) {

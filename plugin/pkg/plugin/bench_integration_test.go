@@ -9,6 +9,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/sdaasp-rhone/fne/internal/chtest"
 )
 
 // loadBulk adds n activities spread over the 208 communes and the 24 months up to October 2026, and a
@@ -26,12 +28,12 @@ func loadBulk(b *testing.B, env fixtureEnv, n int) {
 		date := m.Start().AddDate(0, 0, rng.Intn(28))
 		rows = append(rows, []any{fmt.Sprintf("B%d", i), uint64(1), uint8(0), date, fmt.Sprintf("m%d", rng.Intn(60)), uint32(1 + rng.Intn(5)), "domicile", "", c.Code})
 	}
-	insertRows(b, env.db.Conn, fxInsertActivities, rows...)
+	chtest.Insert(b, env.db.Conn, fxInsertActivities, rows...)
 	eq := make([][]any, 0, len(ref.Communes))
 	for i, c := range ref.Communes {
 		eq = append(eq, []any{"2026-01-01", "com:" + c.Code, "hotspots_wifi_actifs", uint64(1), uint8(0), float64(i % 3)})
 	}
-	insertRows(b, env.db.Conn, "INSERT INTO equipements (periode, territoire, indicateur, version, deleted, valeur)", eq...)
+	chtest.Insert(b, env.db.Conn, "INSERT INTO equipements (periode, territoire, indicateur, version, deleted, valeur)", eq...)
 }
 
 func median(ds []time.Duration) time.Duration {

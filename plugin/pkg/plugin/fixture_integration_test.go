@@ -3,7 +3,6 @@
 package plugin
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"testing"
@@ -32,30 +31,6 @@ var october = engine.Month{Year: 2026, Month: 10}
 // fxRange is a dashboard range from August to October 2026.
 var fxFrom, fxTo = time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 31, 23, 0, 0, 0, time.UTC)
 
-func day(s string) time.Time {
-	t, err := time.Parse("2006-01-02", s)
-	if err != nil {
-		panic(err)
-	}
-	return t
-}
-
-func insertRows(t testing.TB, conn driver.Conn, query string, rows ...[]any) {
-	t.Helper()
-	b, err := conn.PrepareBatch(context.Background(), query)
-	if err != nil {
-		t.Fatalf("%s : %v", query, err)
-	}
-	for _, r := range rows {
-		if err := b.Append(r...); err != nil {
-			t.Fatalf("%s %v : %v", query, r, err)
-		}
-	}
-	if err := b.Send(); err != nil {
-		t.Fatalf("%s : %v", query, err)
-	}
-}
-
 // loadFixture inserts, straight into the source tables:
 //
 //	activities, October 2026: P1 m1 3 acc. in C1; P2 m2 2 acc. in C2; P3 m3 in C3, modified from 10 to
@@ -72,9 +47,9 @@ func insertRows(t testing.TB, conn driver.Conn, query string, rows ...[]any) {
 //	series a2.accompagnements dep:69, Aug..Oct = [null (nothing collected in August), 4, 9]
 func loadFixture(t testing.TB, conn driver.Conn) {
 	a := func(id string, ver uint64, del uint8, date, med string, acc uint32, code string) []any {
-		return []any{id, ver, del, day(date), med, acc, "domicile", "", code}
+		return []any{id, ver, del, chtest.Day(date), med, acc, "domicile", "", code}
 	}
-	insertRows(t, conn, fxInsertActivities,
+	chtest.Insert(t, conn, fxInsertActivities,
 		a("P1", 1, 0, "2026-10-05", "m1", 3, "69264"),
 		a("P2", 1, 0, "2026-10-06", "m2", 2, "69092"),
 		a("P3", 1, 0, "2026-10-07", "m3", 10, "69027"),
@@ -83,13 +58,13 @@ func loadFixture(t testing.TB, conn driver.Conn) {
 		a("P4", 2, 1, "2026-10-08", "m4", 7, "69264"),
 		a("P5", 1, 0, "2026-09-10", "m1", 4, "69264"),
 	)
-	d1, d2, d3 := day("2026-03-31"), day("2026-03-20"), day("2026-06-30")
-	insertRows(t, conn, "INSERT INTO jalons (action, jalon, version, deleted, libelle, statut, date_prevue, date_realisee)",
+	d1, d2, d3 := chtest.Day("2026-03-31"), chtest.Day("2026-03-20"), chtest.Day("2026-06-30")
+	chtest.Insert(t, conn, "INSERT INTO jalons (action, jalon, version, deleted, libelle, statut, date_prevue, date_realisee)",
 		[]any{"2.1", "J1", uint64(1), uint8(0), "Diagnostic des besoins lancé", "realise", &d1, &d2},
 		[]any{"3.2", "J2", uint64(1), uint8(0), "Guide des structures relais", "en_cours", &d3, (*time.Time)(nil)},
 	)
 	end := time.Date(2026, 10, 31, 6, 0, 0, 0, time.UTC)
-	insertRows(t, conn, "INSERT INTO ingestion_runs (run_id, version, source, input, started_at, ended_at, rows_read, rows_written, rows_rejected, status, error)",
+	chtest.Insert(t, conn, "INSERT INTO ingestion_runs (run_id, version, source, input, started_at, ended_at, rows_read, rows_written, rows_rejected, status, error)",
 		[]any{"run-1", uint64(2), "activites", "activites.json", end.Add(-time.Minute), end, uint64(7), uint64(7), uint64(0), "succes", ""},
 	)
 }
