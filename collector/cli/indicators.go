@@ -114,7 +114,7 @@ func runIndicators(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer conn.Close()
-	eng := engine.New(conn, cat)
+	eng := engine.New(conn, cat).OneShot()
 	ref, err := eng.Reference(ctx)
 	if err != nil {
 		return err

@@ -37,6 +37,13 @@ type Engine struct {
 // New returns an engine over conn for the catalogue cat.
 func New(conn driver.Conn, cat *catalogue.Catalogue) *Engine { return &Engine{conn: conn, cat: cat} }
 
+// OneShot turns off the background cache filling, for short-lived processes (the `fne indicators`
+// command): warming would start a full deduplicating pass on the server that nobody waits for.
+func (e *Engine) OneShot() *Engine {
+	e.noWarm = true
+	return e
+}
+
 // Catalogue is the catalogue the engine evaluates.
 func (e *Engine) Catalogue() *catalogue.Catalogue { return e.cat }
 
