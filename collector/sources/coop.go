@@ -483,41 +483,94 @@ func (c *coopCollector) Collect(ctx context.Context, in ingest.Input, sink *inge
 		return err
 	}
 	w := sink.Writer(c.spec.table, c.spec.columns...)
+
+	// Reading and validating run in their own goroutine, ahead of the writes: while a batch is being
+	// sent to ClickHouse (synchronously, by the Writer), the next records are parsed instead of waiting.
+	// The channel holds a few chunks only, so memory stays bounded whatever the input size.
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan []coopItem, 8)
 	var (
-		n      int
-		newest time.Time
+		prodErr error
+		newest  time.Time
 	)
-	handle := func(raw json.RawMessage) error {
-		n++
-		sink.Read(1)
-		row, mod, id, rerr := c.spec.parse(sch, raw, in.Now)
-		if rerr != nil {
-			pos := id
-			if pos == "" {
-				pos = fmt.Sprintf("élément %d", n)
+	go func() {
+		defer close(chunks)
+		chunk := make([]coopItem, 0, coopChunk)
+		send := func() error {
+			select {
+			case chunks <- chunk:
+				chunk = make([]coopItem, 0, coopChunk)
+				return nil
+			case <-pctx.Done():
+				return pctx.Err()
 			}
-			if len(raw) > coopMaxRaw {
-				raw = raw[:coopMaxRaw]
+		}
+		n := 0
+		handle := func(raw json.RawMessage) error {
+			n++
+			row, mod, id, rerr := c.spec.parse(sch, raw, in.Now)
+			if rerr != nil {
+				if id == "" {
+					id = fmt.Sprintf("élément %d", n)
+				}
+				if len(raw) > coopMaxRaw {
+					raw = raw[:coopMaxRaw]
+				}
+				chunk = append(chunk, coopItem{reject: &coopRejectItem{id, rerr.field, rerr.reason, string(raw)}})
+			} else {
+				if mod.After(newest) {
+					newest = mod
+				}
+				chunk = append(chunk, coopItem{row: row})
 			}
-			sink.Reject(pos, rerr.field, rerr.reason, string(raw))
+			if len(chunk) == coopChunk {
+				return send()
+			}
 			return nil
 		}
-		if mod.After(newest) {
-			newest = mod
+		if in.IsURL() {
+			prodErr = c.collectAPI(pctx, in, handle)
+		} else {
+			prodErr = c.collectFile(in.Location, handle)
 		}
-		return w.Append(ctx, row...)
+		if prodErr == nil && len(chunk) > 0 {
+			prodErr = send()
+		}
+	}()
+	for chunk := range chunks {
+		for _, it := range chunk {
+			sink.Read(1)
+			if it.reject != nil {
+				sink.Reject(it.reject.position, it.reject.field, it.reject.reason, it.reject.raw)
+				continue
+			}
+			if err := w.Append(ctx, it.row...); err != nil {
+				cancel()
+				for range chunks { // let the reader stop
+				}
+				return err
+			}
+		}
 	}
-	if !in.IsURL() {
-		return c.collectFile(in.Location, handle)
+	if prodErr != nil {
+		return prodErr
 	}
-	if err := c.collectAPI(ctx, in, handle); err != nil {
-		return err
-	}
-	if !newest.IsZero() {
+	if in.IsURL() && !newest.IsZero() {
 		sink.SetWatermark(newest.UTC().Format(coopWatermarkLayout))
 	}
 	return nil
 }
+
+// coopChunk is how many records the reader hands to the writer at once.
+const coopChunk = 512
+
+type coopItem struct {
+	row    []any
+	reject *coopRejectItem
+}
+
+type coopRejectItem struct{ position, field, reason, raw string }
 
 func (c *coopCollector) collectFile(path string, handle func(json.RawMessage) error) error {
 	f, err := os.Open(path)
@@ -525,13 +578,13 @@ func (c *coopCollector) collectFile(path string, handle func(json.RawMessage) er
 		return fmt.Errorf("%s : lecture impossible : %w", c.spec.name, err)
 	}
 	defer f.Close()
-	var writeErr error
+	var handleErr error
 	if _, err := readCoopPage(bufio.NewReaderSize(f, 1<<20), func(raw json.RawMessage) error {
-		writeErr = handle(raw)
-		return writeErr
+		handleErr = handle(raw)
+		return handleErr
 	}); err != nil {
-		if writeErr != nil {
-			return writeErr
+		if handleErr != nil {
+			return handleErr
 		}
 		return fmt.Errorf("%s : fichier %s : %w", c.spec.name, path, err)
 	}
@@ -567,14 +620,14 @@ func (c *coopCollector) collectAPI(ctx context.Context, in ingest.Input, handle 
 		if err != nil {
 			return fmt.Errorf("%s : %w", c.spec.name, err)
 		}
-		var writeErr error
+		var handleErr error
 		next, err := readCoopPage(bytes.NewReader(body), func(raw json.RawMessage) error {
-			writeErr = handle(raw)
-			return writeErr
+			handleErr = handle(raw)
+			return handleErr
 		})
 		if err != nil {
-			if writeErr != nil {
-				return writeErr
+			if handleErr != nil {
+				return handleErr
 			}
 			return fmt.Errorf("%s : page %s : %w", c.spec.name, ingest.RedactURL(u), err)
 		}

@@ -18,7 +18,7 @@ var genCommunes = []struct{ insee, cp, nom string }{
 var genTypes = []string{"individuel", "demarche_administrative", "collectif"}
 var genTypesLieu = []string{"lieu_activite", "domicile", "a_distance", "autre"}
 
-// writeGeneratedActivities writes n deterministic activities as one Coop JSON:API page: record i is a
+// writeGeneratedActivities writes n deterministic activities over 640 days from 2025-01-01 as one Coop JSON:API page: record i is a
 // pure function of i, so tests and the benchmark can compute what must land.
 func writeGeneratedActivities(w io.Writer, n int) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
@@ -34,7 +34,9 @@ func writeGeneratedActivities(w io.Writer, n int) error {
 		if typ == "collectif" {
 			acc = 2 + i%9
 		}
-		day := base.AddDate(0, 0, i%640)
+		// Dates advance with i, as in a real export sorted by modification: a batch then touches one or two
+		// monthly partitions, not all of them.
+		day := base.AddDate(0, 0, int(int64(i)*640/int64(n)))
 		mod := day.Add(time.Duration(i%3600) * time.Second)
 		structure, insee, cp, commune := "null", "null", "null", "null"
 		if tl == "lieu_activite" {

@@ -325,8 +325,9 @@ func TestActivitesAPIPaginationWatermark(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Generated record i has modification 2025-01-01T08:00 + i days + i seconds: the newest is i = 6.
-	wantWM := "2025-01-07T08:00:06.000Z"
+	// Generated record i has modification 2025-01-01T08:00 + i*640/7 days + i seconds: the newest is
+	// i = 6, 548 days later.
+	wantWM := "2026-07-03T08:00:06.000Z"
 	if sum.Read != 7 || sum.Written != 7 || sum.Watermark != wantWM || storedWatermark(t, db, "activites") != wantWM {
 		t.Fatalf("bilan %+v, filigrane stocké %q", sum, storedWatermark(t, db, "activites"))
 	}
@@ -350,7 +351,7 @@ func TestActivitesAPIPaginationWatermark(t *testing.T) {
 	var v map[string]any
 	_ = json.Unmarshal(res[3], &v)
 	attrs := v["attributes"].(map[string]any)
-	attrs["suppression"], attrs["modification"] = "2025-02-01T00:00:00.000Z", "2025-02-01T00:00:00.000Z"
+	attrs["suppression"], attrs["modification"] = "2026-08-01T00:00:00.000Z", "2026-08-01T00:00:00.000Z"
 	b, _ := json.Marshal(v)
 	f.resources = append(f.resources[:3:3], append(f.resources[4:], b)...)
 	f.requests = nil
@@ -362,7 +363,7 @@ func TestActivitesAPIPaginationWatermark(t *testing.T) {
 		t.Fatalf("filtre envoyé %q, attendu le filigrane %q", got, wantWM)
 	}
 	// Since the watermark (inclusive): record 6 again and the deleted record 3.
-	if sum.Read != 2 || storedWatermark(t, db, "activites") != "2025-02-01T00:00:00.000Z" {
+	if sum.Read != 2 || storedWatermark(t, db, "activites") != "2026-08-01T00:00:00.000Z" {
 		t.Fatalf("bilan %+v, filigrane %q", sum, storedWatermark(t, db, "activites"))
 	}
 	if got := queryInts(t, db, "SELECT count(), sum(d) FROM (SELECT argMax(deleted, version) AS d FROM activites GROUP BY id)"); got[0] != 7 || got[1] != 1 {

@@ -3,11 +3,15 @@
 package sources
 
 import (
+	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,13 +29,65 @@ const (
 	restartHTTPPort = "18471"
 )
 
+// ownClickHouse starts (clickhouse.sh up, which writes the config into dir) or stops this test's server.
+// Stopping is done here, by the PID of the process whose --config-file is in dir: the 18.16 server does
+// not write the --pid-file that clickhouse.sh down relies on.
 func ownClickHouse(t *testing.T, dir, action string) {
 	t.Helper()
-	cmd := exec.Command("../../deploy/clickhouse/local/clickhouse.sh", action)
+	if action == "down" {
+		stopOwnClickHouse(t, dir)
+		return
+	}
+	// Output to a file, not a pipe: a pipe inherited by the daemonised server would keep Wait blocked.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	logf, err := os.CreateTemp(dir, "clickhouse-sh-*.log")
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer logf.Close()
+	cmd := exec.CommandContext(ctx, "../../deploy/clickhouse/local/clickhouse.sh", action)
 	cmd.Env = append(os.Environ(), "FNE_CH_DIR="+dir, "FNE_CH_TCP_PORT="+restartTCPPort, "FNE_CH_HTTP_PORT="+restartHTTPPort)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Run(); err != nil {
+		out, _ := os.ReadFile(logf.Name())
 		t.Errorf("clickhouse.sh %s : %v\n%s", action, err, out)
 	}
+}
+
+func stopOwnClickHouse(t *testing.T, dir string) {
+	t.Helper()
+	marker := []byte("--config-file=" + filepath.Join(dir, "config.xml"))
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil || !bytes.Contains(b, marker) {
+			continue
+		}
+		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
+		if err != nil {
+			continue
+		}
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		deadline := time.Now().Add(30 * time.Second)
+		for syscall.Kill(pid, 0) == nil && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if syscall.Kill(pid, 0) == nil {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+	// Stopped means the port no longer answers.
+	for i := 0; i < 50; i++ {
+		resp, err := http.Get("http://127.0.0.1:" + restartHTTPPort + "/?query=SELECT%201")
+		if err != nil {
+			return
+		}
+		resp.Body.Close()
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Errorf("le serveur de test répond encore sur le port %s", restartHTTPPort)
 }
 
 // TestActivitesSurviveClickHouseRestart: the server is stopped right after the first batch and started
@@ -39,6 +95,11 @@ func ownClickHouse(t *testing.T, dir, action string) {
 // deduplication), none is lost.
 func TestActivitesSurviveClickHouseRestart(t *testing.T) {
 	dir := t.TempDir()
+	// clickhouse.sh reuses a server already answering: a leftover on these ports would hold old data.
+	if resp, err := http.Get("http://127.0.0.1:" + restartHTTPPort + "/?query=SELECT%201"); err == nil {
+		resp.Body.Close()
+		t.Fatalf("un serveur ClickHouse répond déjà sur le port %s : arrêtez-le avant ce test", restartHTTPPort)
+	}
 	ownClickHouse(t, dir, "up")
 	t.Cleanup(func() { ownClickHouse(t, dir, "down") })
 	// Bounded: a hung run must fail this test, not reach the package timeout (which would skip the
@@ -119,6 +180,12 @@ func TestActivitesSurviveClickHouseRestart(t *testing.T) {
 		t.Fatalf("activités %d (distinctes %d), accompagnements %d ; attendu %d, %d, %d", got[0], got[1], got[2], n, n, wantSum)
 	}
 	if fin := queryInts(t, db, "SELECT count() FROM activites FINAL"); fin[0] != n {
+		rows, _ := conn.Query(ctx, "SELECT id, toString(date), toString(version), _part, run_id FROM activites WHERE id IN (SELECT id FROM activites GROUP BY id HAVING count() > 1 LIMIT 2) ORDER BY id")
+		for rows != nil && rows.Next() {
+			var a, b, c, d, e string
+			_ = rows.Scan(&a, &b, &c, &d, &e)
+			t.Log(a, b, c, d, e)
+		}
 		t.Fatalf("%d lignes après FINAL, attendu %d (pas de doublon)", fin[0], n)
 	}
 	status := ""
