@@ -36,8 +36,10 @@ up() {
     "$here/config.xml" > "$dir/config.xml"
   cp "$here/users.xml" "$dir/users.xml"
   bin=$(command -v clickhouse-server || echo /usr/sbin/clickhouse-server)
-  (cd "$dir" && nohup "$bin" --config-file="$dir/config.xml" --pid-file="$pidfile" \
-      >"$dir/log/stdout.log" 2>&1 &)
+  # The PID is recorded here: 18.16 writes no pid file outside daemon mode.
+  cd "$dir"
+  nohup "$bin" --config-file="$dir/config.xml" >"$dir/log/stdout.log" 2>&1 &
+  echo $! >"$pidfile"
   for _ in $(seq 1 150); do
     if ping; then echo "ClickHouse démarré sur 127.0.0.1:$tcp (données dans $dir)."; return; fi
     sleep 0.2
@@ -48,8 +50,11 @@ up() {
 }
 
 down() {
-  if [ -f "$pidfile" ]; then
-    pid=$(cat "$pidfile")
+  pid=""
+  [ -f "$pidfile" ] && pid=$(cat "$pidfile")
+  # A server started by an older version of this script left no pid file: find it by its config path.
+  [ -n "$pid" ] || pid=$(pgrep -f -- "--config-file=$dir/config.xml" | head -n 1 || true)
+  if [ -n "$pid" ]; then
     if kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid"
       for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
