@@ -27,7 +27,6 @@ func parseConsultations(t testing.TB, in string) ([]testConsultation, []testReje
 	return rows, rejects, err
 }
 
-
 func TestConsultationsCSV(t *testing.T) {
 	rows, rejects, err := parseConsultations(t, "date,lieu_id,consultations\n2026-10-01,a1f3c9e0-0001,14\n2026-10-01,a1f3c9e0-0002,3\n2026-10-02,a1f3c9e0-0001,9\n")
 	if err != nil {
@@ -67,7 +66,7 @@ func TestConsultationsCSVRejects(t *testing.T) {
 
 func TestConsultationsCSVHeader(t *testing.T) {
 	for in, want := range map[string]string{
-		"":                         "fichier vide",
+		"":                          "fichier vide",
 		"date,lieu,consultations\n": "colonne(s) absente(s) de l'en-tête : lieu_id",
 		"\ufeffDate,Lieu_ID,Consultations\n2026-10-01,x,1\n": "",
 	} {
