@@ -142,8 +142,10 @@ func (r *request) compute(ctx context.Context, ind catalogue.Indicator, ms []Mon
 //     (if it is the newest version, the activity's date is outside): so it carries its version and date
 //     only, flagged deleted, and never needs its other columns;
 //   - the GROUP BY per id dominates, and its cost grows with the number of argMax states per id: the
-//     payload is packed into three numeric states (date, deleted, lieu flag and accompagnements in one
-//     UInt64; the place — structure hash or commune index —; the counsellor hash) instead of seven.
+//     payload is packed into two numeric states instead of seven: p (date, commune, accompagnements)
+//     and the counsellor hash. The commune of a lieu_activite activity is resolved per row, before the
+//     deduplication (a join on 3000 structures costs less than one more state per id), so that both
+//     kinds of place fit the same 16-bit commune index; a deleted version gets the commune 65535.
 //     argMax over a tuple is twice slower than seven numeric argMax on 18.16 (generic state): not used.
 //     Restricting the edited branch to the ids of the window with an IN set was slower than grouping
 //     those rows (building a set of every id of the window costs more than it saves).
@@ -153,47 +155,51 @@ func (r *request) compute(ctx context.Context, ind catalogue.Indicator, ms []Mon
 // declared one; an unresolved or out-of-reference commune is the "hors périmètre / non localisée"
 // bucket (see OutOfScope).
 //
-// Memory: the GROUP BY holds one state per activity id, so every state is numeric (id, counsellor and
-// structure ids hashed with cityHash64 — a 64-bit collision among 10 M ids has a probability of about
-// 3·10⁻⁶ —, communes as their 1-based index in the reference, 0 outside it), and the query may spill to
-// disk (max_bytes_before_external_group_by) rather than fail on a server with a small max_memory_usage.
+// Memory: the GROUP BY holds one state per activity id, so every state is numeric (id and counsellor
+// hashed with cityHash64 — a 64-bit collision among 10 M ids has a probability of about 3·10⁻⁶ —,
+// communes as their 1-based index in the reference, 0 outside it), and the query may spill to disk
+// (max_bytes_before_external_group_by) rather than fail on a server with a small max_memory_usage.
 //
-// Packing of p: date as days since 1970 (< 2¹⁶) × 2³⁴ + deleted × 2³³ + (type_lieu = lieu_activite) ×
-// 2³² + accompagnements (UInt32). loc is cityHash64(structure_id) for lieu_activite, else the commune
-// index of lieu_code_insee.
-const activityBaseSQL = `SELECT ym, ci, medh, sum(acc) AS accs, count() AS n, max(d) AS last
+// Packing of p: date as days since 1970 (UInt16) × 2⁴⁸ + commune index (UInt16, 65535 = deleted) ×
+// 2³² + accompagnements (UInt32): exactly 64 bits.
+const activityBaseSQL = `SELECT toYYYYMM(d) AS ym, ci, medh, sum(acc) AS accs, count() AS n, max(d) AS last
 FROM (
-    SELECT toYYYYMM(d) AS ym, d, acc, medh, if(lieu = 1, transform(s_insee, ?, ?, toUInt16(0)), toUInt16(loc)) AS ci
+    SELECT toDate(toUInt16(intDiv(p, 281474976710656))) AS d, toUInt16(intDiv(p, 4294967296) %% 65536) AS ci,
+           toUInt32(p %% 4294967296) AS acc, medh
     FROM (
-        SELECT toDate(toUInt16(intDiv(p, 17179869184))) AS d, intDiv(p, 8589934592) %% 2 AS del,
-               intDiv(p, 4294967296) %% 2 AS lieu, toUInt32(p %% 4294967296) AS acc, loc AS sidh, loc, medh
+        SELECT argMax(p, v) AS p, argMax(medh, v) AS medh
         FROM (
-            SELECT argMax(p, v) AS p, argMax(loc, v) AS loc, argMax(medh, v) AS medh
+            SELECT cityHash64(id) AS h, version AS v,
+                   toUInt64(date) * 281474976710656 + toUInt64(accompagnements)
+                       + toUInt64(if(deleted = 1, 65535, if(type_lieu = 'lieu_activite', s_ci, transform(lieu_code_insee, ?, ?, toUInt16(0))))) * 4294967296 AS p,
+                   cityHash64(mediateur_id) AS medh
             FROM (
-                SELECT cityHash64(id) AS h, version AS v,
-                       toUInt64(date) * 17179869184 + toUInt64(deleted) * 8589934592
-                           + toUInt64(type_lieu = 'lieu_activite') * 4294967296 + toUInt64(accompagnements) AS p,
-                       if(type_lieu = 'lieu_activite', cityHash64(structure_id),
-                          toUInt64(transform(lieu_code_insee, ?, ?, toUInt16(0)))) AS loc,
-                       cityHash64(mediateur_id) AS medh
+                SELECT id, version, date, deleted, type_lieu, lieu_code_insee, accompagnements, mediateur_id, structure_id
                 FROM activites
                 %[1]s
-                %[2]s
             )
-            GROUP BY h
+            ANY LEFT JOIN (
+                SELECT id AS structure_id, transform(argMax(code_insee, version), ?, ?, toUInt16(0)) AS s_ci
+                FROM structures GROUP BY id
+            ) USING (structure_id)
+            %[2]s
         )
-        WHERE del = 0 %[3]s
+        GROUP BY h
     )
-    ANY LEFT JOIN (SELECT cityHash64(id) AS sidh, argMax(code_insee, version) AS s_insee FROM structures GROUP BY id) USING (sidh)
+    WHERE ci != 65535 %[3]s
 )
 GROUP BY ym, ci, medh`
 
+// deletedCommune is the commune index that marks a deleted version in the packed state: the
+// reference must have fewer communes.
+const deletedCommune = 65535
+
 // editedElsewhereSQL is the edited-rows branch of the window pass: rows dated outside the window (%s),
-// reduced to what can make an activity leave it (version and date; flagged deleted).
+// reduced to what can make an activity leave it (version and date; marked deleted).
 const editedElsewhereSQL = `UNION ALL
-                SELECT cityHash64(id) AS h, version AS v, toUInt64(date) * 17179869184 + 8589934592 AS p,
-                       toUInt64(0) AS loc, toUInt64(0) AS medh
-                FROM activites PREWHERE modification > creation WHERE NOT (%s)`
+            SELECT cityHash64(id) AS h, version AS v, toUInt64(date) * 281474976710656 + 281470681743360 AS p,
+                   toUInt64(0) AS medh
+            FROM activites PREWHERE modification > creation WHERE NOT (%s)`
 
 // fingerprintSQL changes whenever a part of activites or structures is added, merged or removed: it is
 // metadata only (no scan). A merge invalidates the cache although figures did not change: harmless.
@@ -339,20 +345,28 @@ func (e *Engine) fillNow(ctx context.Context) error {
 
 // passActivities runs the deduplicating query over the months ms (the whole table when ms is nil).
 func (e *Engine) passActivities(ctx context.Context, ref *territory.Reference, ms []Month) (map[Month]*actMonth, error) {
+	if len(ref.Communes) >= deletedCommune {
+		return nil, fmt.Errorf("référentiel de %d communes : le moteur en accepte au plus %d", len(ref.Communes), deletedCommune-1)
+	}
 	codes := make([]string, len(ref.Communes))
 	idx := make([]uint16, len(ref.Communes))
 	for i, c := range ref.Communes {
 		codes[i], idx[i] = c.Code, uint16(i+1)
 	}
-	args := []any{codes, idx, codes, idx}
+	// Placeholders in text order: communes of lieu_code_insee, window, communes of structures, edited
+	// branch, window of the deduplicated date.
+	args := []any{codes, idx}
 	var where, edited, having string
-	if ms != nil {
+	if ms == nil {
+		args = append(args, codes, idx)
+	} else {
 		w1, a1 := dateRanges("date", ms)
 		w2, a2 := dateRanges("d", ms)
 		where = "WHERE " + w1
 		edited = fmt.Sprintf(editedElsewhereSQL, w1)
 		having = "AND (" + w2 + ")"
-		args = append(append(append(args, a1...), a1...), a2...)
+		args = append(append(args, a1...), codes, idx)
+		args = append(append(args, a1...), a2...)
 	}
 	qctx := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"max_bytes_before_external_group_by": externalGroupBy}))
 	rows, err := e.conn.Query(qctx, fmt.Sprintf(activityBaseSQL, where, edited, having), args...)
