@@ -164,6 +164,10 @@ measure:
 			_, err := e.Series(ctx, "a2.accompagnements", ref.Root(), latest.Add(-35), latest)
 			return err
 		})
+		cold("  dont passe fenêtrée des activités (M, M-1, M-12)", func(e *Engine) error {
+			_, err := e.passActivities(ctx, ref, []Month{latest.Add(-12), latest.Add(-1), latest})
+			return err
+		})
 		cold("  dont passe complète de dédoublonnage des activités", func(e *Engine) error {
 			_, err := e.passActivities(ctx, ref, nil)
 			return err

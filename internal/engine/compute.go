@@ -161,18 +161,19 @@ func (r *request) compute(ctx context.Context, ind catalogue.Indicator, ms []Mon
 // (max_bytes_before_external_group_by) rather than fail on a server with a small max_memory_usage.
 //
 // Packing of p: date as days since 1970 (UInt16) × 2⁴⁸ + commune index (UInt16, 65535 = deleted) ×
-// 2³² + accompagnements (UInt32): exactly 64 bits.
+// 2³² + accompagnements (UInt32): exactly 64 bits. No alias names the column it is computed from
+// (argMax(p, v) AS p): current releases' analyzer may read that as a cyclic alias.
 const activityBaseSQL = `SELECT toYYYYMM(d) AS ym, ci, medh, sum(acc) AS accs, count() AS n, max(d) AS last
 FROM (
     SELECT toDate(toUInt16(intDiv(p, 281474976710656))) AS d, toUInt16(intDiv(p, 4294967296) %% 65536) AS ci,
            toUInt32(p %% 4294967296) AS acc, medh
     FROM (
-        SELECT argMax(p, v) AS p, argMax(medh, v) AS medh
+        SELECT argMax(pk, v) AS p, argMax(mh, v) AS medh
         FROM (
             SELECT cityHash64(id) AS h, version AS v,
                    toUInt64(date) * 281474976710656 + toUInt64(accompagnements)
-                       + toUInt64(if(deleted = 1, 65535, if(type_lieu = 'lieu_activite', s_ci, transform(lieu_code_insee, ?, ?, toUInt16(0))))) * 4294967296 AS p,
-                   cityHash64(mediateur_id) AS medh
+                       + toUInt64(if(deleted = 1, 65535, if(type_lieu = 'lieu_activite', s_ci, transform(lieu_code_insee, ?, ?, toUInt16(0))))) * 4294967296 AS pk,
+                   cityHash64(mediateur_id) AS mh
             FROM (
                 SELECT id, version, date, deleted, type_lieu, lieu_code_insee, accompagnements, mediateur_id, structure_id
                 FROM activites
@@ -197,8 +198,8 @@ const deletedCommune = 65535
 // editedElsewhereSQL is the edited-rows branch of the window pass: rows dated outside the window (%s),
 // reduced to what can make an activity leave it (version and date; marked deleted).
 const editedElsewhereSQL = `UNION ALL
-            SELECT cityHash64(id) AS h, version AS v, toUInt64(date) * 281474976710656 + 281470681743360 AS p,
-                   toUInt64(0) AS medh
+            SELECT cityHash64(id) AS h, version AS v, toUInt64(date) * 281474976710656 + 281470681743360 AS pk,
+                   toUInt64(0) AS mh
             FROM activites PREWHERE modification > creation WHERE NOT (%s)`
 
 // fingerprintSQL changes whenever a part of activites or structures is added, merged or removed: it is
