@@ -7,7 +7,7 @@ WITH_CH := $(CH)/with-clickhouse.sh
 BIN := bin/fne
 export FNE_CLICKHOUSE_ADDR ?= 127.0.0.1:9000
 
-.PHONY: all build test test-go test-frontend vet bench demo clickhouse-up clickhouse-down migrate plugin plugin-backend plugin-frontend up down clean
+.PHONY: check-clickhouse-current all build test test-go test-frontend vet bench demo clickhouse-up clickhouse-down migrate plugin plugin-backend plugin-frontend up down clean
 
 all: build
 
@@ -41,6 +41,11 @@ test-frontend:
 ## bench: performance benchmarks against the real server (prints the ratios of the issues).
 bench: build
 	$(WITH_CH) $(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+
+## check-clickhouse-current: replay the migrations and the queries logged by the local 18.16 server
+## (run `make test` or `make demo` first) on the current ClickHouse engine (chDB).
+check-clickhouse-current: clickhouse-up
+	deploy/clickhouse/current/check.sh
 
 ## demo: ClickHouse up, schema and reference, demo data ingested, indicators printed for the
 ## département of the reference and for one EPCI (DEMO_EPCI), at the latest month of the demo data.
