@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sdaasp-rhone/fne/collector/ingest"
+	"github.com/sdaasp-rhone/fne/internal/engine"
 )
 
 // DefaultGrace is how long a run in flight may go on after a stop request.
@@ -287,6 +288,13 @@ func (d *Daemon) runEntry(e *entry) {
 	e.mu.Unlock()
 	if d.opts.AfterRun != nil {
 		d.opts.AfterRun(sum)
+	}
+	// New activities or structures: persist the activity aggregates now, so that dashboards and `fne
+	// indicators` read them instead of each deduplicating every activity (internal/engine, Refresh).
+	if err == nil && sum.Status != ingest.StatusFailed && (sum.Source == "activites" || sum.Source == "structures") && d.opts.Conn != nil {
+		if rerr := engine.New(d.opts.Conn, nil).Refresh(d.runCtx); rerr != nil {
+			d.log.Warn("agrégats d'activités non rafraîchis", "source", e.name, "erreur", rerr.Error())
+		}
 	}
 	attrs := []any{"source", e.name, "statut", sum.Status, "lus", sum.Read, "ecrits", sum.Written, "rejetes", sum.Rejected, "duree", elapsed.Round(time.Millisecond).String()}
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/sdaasp-rhone/fne/collector/ingest"
+	"github.com/sdaasp-rhone/fne/internal/engine"
 	"github.com/sdaasp-rhone/fne/internal/territory"
 )
 
@@ -53,6 +54,10 @@ func Ingest(ctx context.Context, runner *ingest.Runner, reg *ingest.Registry, re
 				return out, fmt.Errorf("ingestion interrompue : %w", ctx.Err())
 			}
 		}
+	}
+	// The activity aggregates, persisted once everything is in: the first `fne indicators` reads them.
+	if err := engine.New(runner.Conn, nil).Refresh(ctx); err != nil {
+		return out, fmt.Errorf("agrégats d'activités : %w", err)
 	}
 	return out, nil
 }

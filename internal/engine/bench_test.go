@@ -140,10 +140,12 @@ measure:
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		out = out[:0]
+		persisted := false
 		cold := func(name string, f func(e *Engine) error) {
 			t0 := time.Now()
 			fresh := New(conn, cat)
 			fresh.noWarm = true // measure the cold path alone, without the background warming
+			fresh.noPersist = !persisted
 			if err := f(fresh); err != nil {
 				b.Fatal(err)
 			}
@@ -170,6 +172,47 @@ measure:
 		})
 		cold("  dont passe complète de dédoublonnage des activités", func(e *Engine) error {
 			_, err := e.passActivities(ctx, ref, nil)
+			return err
+		})
+		// Persisted aggregates (activites_agregats): written once by Refresh, then read by any new engine.
+		if err := conn.Exec(ctx, "TRUNCATE TABLE activites_agregats"); err != nil {
+			b.Fatal(err)
+		}
+		persisted = true
+		cold("Refresh : passe complète + écriture des agrégats", func(e *Engine) error { return e.Refresh(ctx) })
+		var aggRows uint64
+		_ = conn.QueryRow(ctx, "SELECT count() FROM activites_agregats").Scan(&aggRows)
+		out = append(out, mes{fmt.Sprintf("  (%d lignes d'agrégats persistées)", aggRows), 0})
+		cold("Refresh déjà à jour (empreinte + marqueur)", func(e *Engine) error { return e.Refresh(ctx) })
+		cold("à froid, agrégats persistés : tableau de bord complet dep", func(e *Engine) error {
+			_, err := e.Evaluate(ctx, ref.Root(), latest)
+			return err
+		})
+		cold("à froid, agrégats persistés : série 36 mois a2.accompagnements dep", func(e *Engine) error {
+			_, err := e.Series(ctx, "a2.accompagnements", ref.Root(), latest.Add(-35), latest)
+			return err
+		})
+		warm("  dont empreinte (system.parts + system.mutations)", func() error {
+			_, err := e.fingerprint(ctx, ref)
+			return err
+		})
+		warm("  dont chargement complet des agrégats persistés", func() error {
+			fp, err := e.fingerprint(ctx, ref)
+			if err != nil {
+				return err
+			}
+			_, ok, err := e.loadPersisted(ctx, fp, nil)
+			if err == nil && !ok {
+				err = fmt.Errorf("agrégats absents")
+			}
+			return err
+		})
+		warm("  dont chargement des agrégats de 3 mois (M, M-1, M-12)", func() error {
+			fp, err := e.fingerprint(ctx, ref)
+			if err != nil {
+				return err
+			}
+			_, _, err = e.loadPersisted(ctx, fp, []Month{latest.Add(-12), latest.Add(-1), latest})
 			return err
 		})
 		for _, t := range []territory.ID{ref.Root(), epci, com} {

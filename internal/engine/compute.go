@@ -202,12 +202,20 @@ const editedElsewhereSQL = `UNION ALL
                    toUInt64(0) AS mh
             FROM activites PREWHERE modification > creation WHERE NOT (%s)`
 
-// fingerprintSQL changes whenever a part of activites or structures is added, merged or removed: it is
-// metadata only (no scan). A merge invalidates the cache although figures did not change: harmless.
-const fingerprintSQL = `SELECT table, count(), sum(rows), max(modification_time)
+// fingerprintSQL identifies the content of activites and structures from metadata only (no scan, a few
+// ms at any size): per table, the number of partitions and the highest block number of its active parts.
+// Every INSERT takes a new block number (a table-wide counter), so the maximum grows with each insert,
+// and a merge keeps it (a merged part spans the block numbers of its sources): background merges —
+// which may collapse duplicates of the ReplacingMergeTree but never change figures — do not invalidate
+// the aggregates. A dropped partition changes the partition count; mutations (ALTER DELETE/UPDATE, not
+// used by the collectors) are counted apart. Blind spot, documented: a table dropped and recreated, or
+// truncated before a server restart, then refilled with exactly as many inserts and partitions.
+const fingerprintSQL = `SELECT table, uniqExact(partition_id), max(max_block_number)
 FROM system.parts
-WHERE database = currentDatabase() AND active AND has(['activites', 'structures'], table)
+WHERE database = currentDatabase() AND active AND has(?, table)
 GROUP BY table ORDER BY table`
+
+const fingerprintMutationsSQL = `SELECT count() FROM system.mutations WHERE database = currentDatabase() AND has(?, table)`
 
 // windowMax is the number of months up to which a cold request uses the window pass.
 const windowMax = 6
@@ -225,6 +233,7 @@ type actMonth struct {
 }
 
 type activityCache struct {
+	full    sync.Mutex // held by the full pass: one at a time per engine
 	mu      sync.Mutex
 	fp      string
 	months  map[Month]*actMonth
@@ -236,7 +245,7 @@ type activityCache struct {
 const externalGroupBy = 3_000_000_000 // measured: 10.5 M ids fit without spilling under a 4 GB max_memory_usage
 
 func (e *Engine) fingerprint(ctx context.Context, ref *territory.Reference) (string, error) {
-	rows, err := e.conn.Query(ctx, fingerprintSQL)
+	rows, err := e.conn.Query(ctx, fingerprintSQL, fingerprintTables)
 	if err != nil {
 		return "", err
 	}
@@ -245,19 +254,29 @@ func (e *Engine) fingerprint(ctx context.Context, ref *territory.Reference) (str
 	fmt.Fprintf(&fp, "ref:%d;", ref.LoadID)
 	for rows.Next() {
 		var table string
-		var parts, n uint64
-		var mod time.Time
-		if err := rows.Scan(&table, &parts, &n, &mod); err != nil {
+		var partitions uint64
+		var block int64
+		if err := rows.Scan(&table, &partitions, &block); err != nil {
 			return "", err
 		}
-		fmt.Fprintf(&fp, "%s:%d:%d:%d;", table, parts, n, mod.Unix())
+		fmt.Fprintf(&fp, "%s:%d:%d;", table, partitions, block)
 	}
-	return fp.String(), rows.Err()
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	var mutations uint64
+	if err := e.conn.QueryRow(ctx, fingerprintMutationsSQL, fingerprintTables).Scan(&mutations); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(&fp, "mut:%d", mutations)
+	return fp.String(), nil
 }
 
 // activities returns the deduplicated activities of at least the months ms (all months when ms is
-// empty): from the cache when it is current, else by a window pass for a few months (and the cache is
-// warmed in the background), else by a full pass that fills the cache.
+// empty): from the memory cache when it is current, else from the aggregates persisted under the
+// current fingerprint (only the months ms when they are few), else by a window pass for a few months
+// (and the cache is warmed in the background), else by a full pass that fills the cache and is
+// persisted.
 func (e *Engine) activities(ctx context.Context, ms []Month) (map[Month]*actMonth, error) {
 	ref, err := e.Reference(ctx)
 	if err != nil {
@@ -273,21 +292,46 @@ func (e *Engine) activities(ctx context.Context, ms []Month) (map[Month]*actMont
 		defer c.mu.Unlock()
 		return c.months, nil
 	}
-	if len(ms) > 0 && len(ms) <= windowMax {
-		c.mu.Unlock()
+	c.mu.Unlock()
+	few := len(ms) > 0 && len(ms) <= windowMax
+	if !e.noPersist {
+		var only []Month
+		if few {
+			only = ms
+		}
+		// An error (activites_agregats missing: schema not migrated yet) falls back to computing.
+		if months, ok, err := e.loadPersisted(ctx, fp, only); err == nil && ok {
+			if few {
+				e.warm(fp)
+			} else {
+				c.mu.Lock()
+				c.months, c.fp = months, fp
+				c.mu.Unlock()
+			}
+			return months, nil
+		}
+	}
+	if few {
 		out, err := e.passActivities(ctx, ref, ms)
 		if err == nil {
 			e.warm(fp)
 		}
 		return out, err
 	}
-	defer c.mu.Unlock()
-	months, err := e.passActivities(ctx, ref, nil)
-	if err != nil {
-		return nil, err
+	// One full pass at a time per engine: concurrent long requests wait for it and reuse it.
+	c.full.Lock()
+	defer c.full.Unlock()
+	c.mu.Lock()
+	if c.months != nil && c.fp == fp {
+		defer c.mu.Unlock()
+		return c.months, nil
 	}
-	c.months, c.fp = months, fp
-	return months, nil
+	c.mu.Unlock()
+	months, err := e.computeAndPersist(ctx, ref, fp)
+	if err != nil && months != nil {
+		err = nil // the figures are right; persisting them is a best effort here (Refresh reports it)
+	}
+	return months, err
 }
 
 // warm fills the cache in the background (one at a time), so that the next requests of a long-lived
@@ -314,21 +358,29 @@ func (e *Engine) warm(fp string) {
 	}()
 }
 
-// fill runs the full pass and caches it under fingerprint fp.
+// fill caches the full pass under fingerprint fp: loaded from the persisted aggregates when they
+// exist, else computed (and persisted).
 func (e *Engine) fill(ctx context.Context, fp string) error {
 	ref, err := e.Reference(ctx)
 	if err != nil {
 		return err
 	}
-	months, err := e.passActivities(ctx, ref, nil)
-	if err != nil {
-		return err
-	}
 	c := &e.acts
-	c.mu.Lock()
-	c.months, c.fp = months, fp
-	c.mu.Unlock()
-	return nil
+	if !e.noPersist {
+		if months, ok, err := e.loadPersisted(ctx, fp, nil); err == nil && ok {
+			c.mu.Lock()
+			c.months, c.fp = months, fp
+			c.mu.Unlock()
+			return nil
+		}
+	}
+	c.full.Lock()
+	defer c.full.Unlock()
+	months, err := e.computeAndPersist(ctx, ref, fp)
+	if err != nil && months != nil {
+		err = nil
+	}
+	return err
 }
 
 // fillNow runs the full pass and caches it under the current fingerprint (tests, benchmarks).
@@ -341,11 +393,13 @@ func (e *Engine) fillNow(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return e.fill(ctx, fp)
+	_, err = e.computeAndPersist(ctx, ref, fp)
+	return err
 }
 
 // passActivities runs the deduplicating query over the months ms (the whole table when ms is nil).
 func (e *Engine) passActivities(ctx context.Context, ref *territory.Reference, ms []Month) (map[Month]*actMonth, error) {
+	e.passes.Add(1)
 	if len(ref.Communes) >= deletedCommune {
 		return nil, fmt.Errorf("référentiel de %d communes : le moteur en accepte au plus %d", len(ref.Communes), deletedCommune-1)
 	}

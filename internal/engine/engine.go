@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -30,8 +31,10 @@ type Engine struct {
 	ref     *territory.Reference
 	refTime time.Time
 
-	acts   activityCache
-	noWarm bool // tests: no background cache filling, so that each path is exercised on purpose
+	acts      activityCache
+	noWarm    bool         // tests: no background cache filling, so that each path is exercised on purpose
+	noPersist bool         // tests: neither read nor write activites_agregats (the window pass is then exercised)
+	passes    atomic.Int64 // deduplicating passes run (tests: a persisted set must spare them)
 }
 
 // New returns an engine over conn for the catalogue cat.

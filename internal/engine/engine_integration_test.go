@@ -27,8 +27,9 @@ type want struct {
 	status   string
 }
 
-// checkAll evaluates with e (a cold engine: window pass for activities) and with an engine whose cache
-// holds the full pass: both query shapes must give the expected values.
+// checkAll evaluates with e (a cold engine: window pass for activities), with an engine whose cache
+// holds the full pass, and with a new engine that reads the aggregates that full pass persisted (no
+// pass of its own): the three must give the expected values.
 func checkAll(t *testing.T, e *Engine, m Month, cases []want) {
 	t.Helper()
 	ctx := context.Background()
@@ -37,6 +38,8 @@ func checkAll(t *testing.T, e *Engine, m Month, cases []want) {
 	if err := full.fillNow(ctx); err != nil {
 		t.Fatal(err)
 	}
+	loaded := New(e.conn, e.cat)
+	loaded.noWarm = true
 	byTerr := map[string]map[string]Result{}
 	for _, c := range cases {
 		if byTerr[c.terr] == nil {
@@ -48,8 +51,19 @@ func checkAll(t *testing.T, e *Engine, m Month, cases []want) {
 			if err != nil {
 				t.Fatalf("%s : %v", c.terr, err)
 			}
+			rsLoaded, err := loaded.Evaluate(ctx, territory.MustParse(c.terr), m)
+			if err != nil {
+				t.Fatalf("%s : %v", c.terr, err)
+			}
+			if n := loaded.passes.Load(); n != 0 {
+				t.Fatalf("%s : le moteur neuf a refait %d passe(s) au lieu de lire les agrégats persistés", c.terr, n)
+			}
 			byTerr[c.terr] = map[string]Result{}
 			for i, r := range rs {
+				if l := rsLoaded[i]; (r.Value == nil) != (l.Value == nil) || (r.Value != nil && *r.Value != *l.Value) || r.Status != l.Status ||
+					(r.LastData == nil) != (l.LastData == nil) || (r.LastData != nil && !r.LastData.Equal(*l.LastData)) {
+					t.Errorf("%s %s %s : passe fenêtrée %s/%s, agrégats persistés %s/%s", c.terr, r.ID, m, show(r.Value), r.Status, show(l.Value), l.Status)
+				}
 				byTerr[c.terr][r.ID] = r
 				f := rsFull[i]
 				if (r.Value == nil) != (f.Value == nil) || (r.Value != nil && *r.Value != *f.Value) || r.Status != f.Status {

@@ -30,9 +30,9 @@ func TestApplyOnEmptyThenNoOp(t *testing.T) {
 	if err := db.Conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ?", db.Config.Database).Scan(&tables); err != nil {
 		t.Fatal(err)
 	}
-	// 3 reference + 8 sources + 3 operations + schema_migrations = 15 tables.
-	if tables != 15 {
-		t.Errorf("tables after migration: %d, want 15", tables)
+	// 3 reference + 8 sources + 3 operations + 1 activity aggregates + schema_migrations = 16 tables.
+	if tables != 16 {
+		t.Errorf("tables after migration: %d, want 16", tables)
 	}
 	res, err = migrate.Apply(ctx, db.Conn, ms, migrate.Options{})
 	if err != nil {
