@@ -178,11 +178,11 @@ FROM (
                 SELECT id, version, date, deleted, type_lieu, lieu_code_insee, accompagnements, mediateur_id, structure_id
                 FROM activites
                 %[1]s
-            )
+            ) AS act
             ANY LEFT JOIN (
                 SELECT id AS structure_id, transform(argMax(code_insee, version), ?, ?, toUInt16(0)) AS s_ci
                 FROM structures GROUP BY id
-            ) USING (structure_id)
+            ) AS st USING (structure_id)
             %[2]s
         )
         GROUP BY h
@@ -1019,8 +1019,8 @@ const consultationSQL = `SELECT transform(code, ?, ?, '') AS grp, ym, sum(c) AS 
 FROM (
     SELECT lieu_id, date AS d, toYYYYMM(date) AS ym, argMax(consultations, version) AS c
     FROM consultations WHERE %s GROUP BY date, lieu_id
-)
-ANY LEFT JOIN (SELECT id AS lieu_id, argMax(code_insee, version) AS code FROM lieux GROUP BY id) USING (lieu_id)
+) AS cons
+ANY LEFT JOIN (SELECT id AS lieu_id, argMax(code_insee, version) AS code FROM lieux GROUP BY id) AS pl USING (lieu_id)
 GROUP BY grp, ym`
 
 func (r *request) consultationFigures(ctx context.Context, ms []Month, gs []group, out values) error {
