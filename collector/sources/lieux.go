@@ -96,26 +96,7 @@ func (c lieux) Collect(ctx context.Context, in ingest.Input, sink *ingest.Sink) 
 	if err := t.require(lieuRequired...); err != nil {
 		return err
 	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		row, err := t.Next()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		sink.Read(1)
-		if row.Width != "" {
-			sink.Reject(row.Pos, "", row.Width, row.Raw)
-			continue
-		}
-		if err := emit(row.Pos, row.Raw, lieuFromRow(row)); err != nil {
-			return err
-		}
-	}
+	return tabRows(ctx, t, sink, func(row tabRow) error { return emit(row.Pos, row.Raw, lieuFromRow(row)) })
 }
 
 func lieuLooksJSON(br *bufio.Reader) bool {
@@ -397,4 +378,3 @@ func (m *lieuMatcher) match(name string) (string, string) {
 	sort.Strings(sorted)
 	return "", fmt.Sprintf("code_insee absent et commune « %s » ambiguë dans le référentiel (%s) : renseignez code_insee", name, strings.Join(sorted, ", "))
 }
-

@@ -567,7 +567,9 @@ func tabCollect(ctx context.Context, in ingest.Input, sink *ingest.Sink, source 
 	return tabEach(ctx, t, sink, w, parse)
 }
 
-func tabEach(ctx context.Context, t *tabTable, sink *ingest.Sink, w *ingest.Writer, parse func(r tabRow) ([]any, string, string)) error {
+// tabRows walks the rows of t: each one is counted as read, a row whose width differs from the
+// header's is rejected, and every other row is handed to fn.
+func tabRows(ctx context.Context, t *tabTable, sink *ingest.Sink, fn func(r tabRow) error) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -584,15 +586,22 @@ func tabEach(ctx context.Context, t *tabTable, sink *ingest.Sink, w *ingest.Writ
 			sink.Reject(row.Pos, "", row.Width, row.Raw)
 			continue
 		}
-		vals, field, reason := parse(row)
-		if reason != "" {
-			sink.Reject(row.Pos, field, reason, row.Raw)
-			continue
-		}
-		if err := w.Append(ctx, vals...); err != nil {
+		if err := fn(row); err != nil {
 			return err
 		}
 	}
+}
+
+// tabEach parses every row into the values of w, rejecting the rows parse refuses.
+func tabEach(ctx context.Context, t *tabTable, sink *ingest.Sink, w *ingest.Writer, parse func(r tabRow) ([]any, string, string)) error {
+	return tabRows(ctx, t, sink, func(row tabRow) error {
+		vals, field, reason := parse(row)
+		if reason != "" {
+			sink.Reject(row.Pos, field, reason, row.Raw)
+			return nil
+		}
+		return w.Append(ctx, vals...)
+	})
 }
 
 // tabYesNo reads oui/non (any case): 1/0; ok false for anything else.
