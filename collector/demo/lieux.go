@@ -116,7 +116,6 @@ func (g *gen) lieux() error {
 	return os.WriteFile(g.add("lieux", "lieux.csv", Places, 2), buf.Bytes(), 0o644)
 }
 
-
 // consultations writes the daily map consultations per place. The map statistics only start ten months
 // before the end of the period: earlier months have no data at all.
 func (g *gen) consultations() error {
