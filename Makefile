@@ -7,7 +7,7 @@ WITH_CH := $(CH)/with-clickhouse.sh
 BIN := bin/fne
 export FNE_CLICKHOUSE_ADDR ?= 127.0.0.1:9000
 
-.PHONY: check-clickhouse-current all build test test-go test-frontend vet bench demo clickhouse-up clickhouse-down migrate plugin plugin-backend plugin-frontend up down clean
+.PHONY: reference-france check-clickhouse-current all build test test-go test-frontend vet bench demo clickhouse-up clickhouse-down migrate plugin plugin-backend plugin-frontend up down clean
 
 all: build
 
@@ -60,6 +60,14 @@ demo: build clickhouse-up
 	$(BIN) indicators --territory $(DEMO_EPCI)
 	@echo
 	@echo "ClickHouse reste démarré (make clickhouse-down pour l'arrêter)."
+
+## reference-france: regenerate the national territorial reference (schemas/reference/france) from the
+## npm package @etalab/decoupage-administratif@6.0.0, fetched with npm pack into a temporary folder.
+REFERENCE_PKG := @etalab/decoupage-administratif@6.0.0
+reference-france:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  (cd "$$tmp" && npm pack --silent $(REFERENCE_PKG) >/dev/null) && \
+	  $(GO) run ./internal/reference/cmd/reference-france -tgz "$$tmp"/etalab-decoupage-administratif-6.0.0.tgz -out schemas/reference/france
 
 ## plugin: the complete Grafana plugin folder in plugin/dist (frontend + backend executables).
 PLUGIN_EXE := gpx_fneindicateurs

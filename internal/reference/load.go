@@ -3,6 +3,7 @@ package reference
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"time"
 
@@ -81,7 +82,12 @@ func Load(ctx context.Context, conn driver.Conn, p *Parsed) (LoadResult, error) 
 		return res, err
 	}
 	for _, c := range p.Ref.Communes {
-		if err := b.Append(id, c.Code, c.Nom, c.EPCI, c.EPCINom, c.Population, c.PopulationTotale, c.Population2021, c.Latitude, c.Longitude); err != nil {
+		lat, lon := c.Latitude, c.Longitude
+		if c.NoCentroid {
+			// NaN is the stored form of an unknown centroid: 0 would be a real place in the Gulf of Guinea.
+			lat, lon = math.NaN(), math.NaN()
+		}
+		if err := b.Append(id, c.Code, c.Nom, c.EPCI, c.EPCINom, c.Population, c.PopulationTotale, c.Population2021, lat, lon); err != nil {
 			return res, err
 		}
 	}
@@ -147,6 +153,9 @@ func Current(ctx context.Context, conn driver.Conn) (*territory.Reference, error
 		var c territory.Commune
 		if err := rows.Scan(&c.Code, &c.Nom, &c.EPCI, &c.EPCINom, &c.Population, &c.PopulationTotale, &c.Population2021, &c.Latitude, &c.Longitude); err != nil {
 			return nil, err
+		}
+		if math.IsNaN(c.Latitude) || math.IsNaN(c.Longitude) {
+			c.Latitude, c.Longitude, c.NoCentroid = 0, 0, true
 		}
 		communes = append(communes, c)
 	}

@@ -43,7 +43,7 @@ var (
 	epciCols    = []string{"epci_siren", "epci_nom", "nature_juridique", "nb_communes_total", "departements"}
 	inseeRe     = regexp.MustCompile(`^(\d{5}|2A\d{3}|2B\d{3})$`)
 	sirenRe     = regexp.MustCompile(`^\d{9}$`)
-	depRe       = regexp.MustCompile(`^(\d{2,3}|2A|2B)$`)
+	depRe       = regexp.MustCompile(`^(\d{2,3}|2A|2B|69M)$`)
 )
 
 // Parse reads and validates the reference in dir of fsys. Nothing is returned unless every line is valid.
@@ -118,11 +118,15 @@ func Parse(fsys fs.FS, dir string) (*Parsed, error) {
 		if c.Population2021, err = r.uint("population_municipale_2021"); err != nil {
 			return nil, err
 		}
-		if c.Latitude, err = r.float("latitude", -90, 90); err != nil {
-			return nil, err
-		}
-		if c.Longitude, err = r.float("longitude", -180, 180); err != nil {
-			return nil, err
+		if r.get("latitude") == "" && r.get("longitude") == "" {
+			c.NoCentroid = true // both empty: centroid unknown, distances are not computed
+		} else {
+			if c.Latitude, err = r.float("latitude", -90, 90); err != nil {
+				return nil, err
+			}
+			if c.Longitude, err = r.float("longitude", -180, 180); err != nil {
+				return nil, err
+			}
 		}
 		communes = append(communes, c)
 	}
@@ -167,8 +171,11 @@ func readCSV(fsys fs.FS, name string, required []string, h io.Writer) ([]row, er
 		return nil, fmt.Errorf("%w : %v", ErrInvalid, err)
 	}
 	defer f.Close()
-	base := path.Base(name)
-	cr := csv.NewReader(io.TeeReader(f, h))
+	return readCSVFrom(io.TeeReader(f, h), path.Base(name), required)
+}
+
+func readCSVFrom(in io.Reader, base string, required []string) ([]row, error) {
+	cr := csv.NewReader(in)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err != nil {

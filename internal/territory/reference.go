@@ -20,6 +20,9 @@ type Commune struct {
 	Population2021   uint32
 	Latitude         float64
 	Longitude        float64
+	// NoCentroid marks a commune whose centroid is unknown (the national reference has none): its
+	// Latitude and Longitude are 0 and mean nothing, distances from it cannot be computed.
+	NoCentroid bool
 }
 
 // EPCIInfo is one EPCI of the reference; Communes lists only its communes in scope.
@@ -70,8 +73,9 @@ type Territory struct {
 	Name       string
 	Communes   []string // INSEE codes in scope, sorted
 	Population uint64
-	Latitude   float64 // centroid: population-weighted mean of its communes' centroids
+	Latitude   float64 // centroid: population-weighted mean of its located communes' centroids
 	Longitude  float64
+	NoCentroid bool // none of its communes has a centroid: Latitude and Longitude mean nothing
 }
 
 // Root is the département's own territory id.
@@ -128,6 +132,9 @@ func (r *Reference) Resolve(id ID) (Territory, error) {
 	for _, code := range t.Communes {
 		c := r.Communes[r.byCode[code]]
 		t.Population += uint64(c.Population)
+		if c.NoCentroid {
+			continue
+		}
 		p := float64(c.Population)
 		if p == 0 {
 			p = 1
@@ -138,6 +145,8 @@ func (r *Reference) Resolve(id ID) (Territory, error) {
 	}
 	if w > 0 {
 		t.Latitude, t.Longitude = wlat/w, wlon/w
+	} else {
+		t.NoCentroid = true
 	}
 	return t, nil
 }

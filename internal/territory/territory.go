@@ -31,7 +31,7 @@ func (id ID) String() string { return string(id.Level) + ":" + id.Code }
 var ErrInvalidID = errors.New("identifiant de territoire invalide")
 
 var (
-	depCode   = regexp.MustCompile(`^(\d{2,3}|2A|2B)$`)
+	depCode   = regexp.MustCompile(`^(\d{2,3}|2A|2B|69M)$`) // 69M: the Métropole de Lyon (INSEE code of its collectivité)
 	sirenCode = regexp.MustCompile(`^\d{9}$`)
 	inseeCode = regexp.MustCompile(`^(\d{5}|2A\d{3}|2B\d{3})$`)
 )
