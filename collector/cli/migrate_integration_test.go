@@ -56,3 +56,52 @@ func TestCommandsOnUninitialisedDatabase(t *testing.T) {
 		t.Fatalf("code %d, stderr %s", code, errOut)
 	}
 }
+
+// fne migrate --departement loads one département of the national reference: the Creuse (255 communes,
+// 10 EPCI, 115,527 inhabitants, see internal/reference/national_test.go for the arithmetic), without
+// centroids (stored NaN, read back as « no centroid »), then with a centroid file for two communes.
+func TestMigrateDepartement(t *testing.T) {
+	db := chtest.Empty(t)
+	conn := []string{"--addr", db.Config.Addr, "--database", db.Config.Database}
+	code, out, errOut := run(append([]string{"migrate", "--departement", "23"}, conn...)...)
+	if code != ExitOK || !strings.Contains(out, "Référentiel chargé : Creuse — 10 EPCI, 255 communes.") ||
+		!strings.Contains(out, "255 commune(s) sans centroïde") {
+		t.Fatalf("migrate --departement 23: code %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = run(append([]string{"reference"}, conn...)...)
+	if code != ExitOK || !strings.Contains(out, "Creuse (dep:23) : 10 EPCI, 255 communes, population 115\u202f527\n") ||
+		!strings.Contains(out, "Aucune commune n'a de centroïde") ||
+		!strings.Contains(out, "epci:200066744   CC Haute-Corrèze Communauté                         11       1\u202f940") {
+		t.Fatalf("reference: code %d\n%s", code, out)
+	}
+	var nan uint64
+	_ = db.Conn.QueryRow(context.Background(), "SELECT countIf(isNaN(latitude)) FROM ref_communes WHERE load_id = (SELECT max(load_id) FROM ref_loads)").Scan(&nan)
+	if nan != 255 {
+		t.Errorf("%d communes stored without centroid, want 255", nan)
+	}
+	f := filepath.Join(t.TempDir(), "centroides.csv")
+	_ = os.WriteFile(f, []byte("code_insee,latitude,longitude\n23096,46.171,1.872\n23176,46.238,1.487\n01001,46.15,4.92\n"), 0o644)
+	code, out, errOut = run(append([]string{"migrate", "--departement", "23", "--centroids", f}, conn...)...)
+	if code != ExitOK || !strings.Contains(out, "Centroïdes : 2 communes renseignées, 1 lignes hors périmètre ignorées.") ||
+		!strings.Contains(out, "253 commune(s) sans centroïde") || !strings.Contains(out, "Référentiel chargé : Creuse") {
+		t.Fatalf("migrate --centroids: code %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, _ = run(append([]string{"reference"}, conn...)...)
+	if code != ExitOK || !strings.Contains(out, "2 communes sur 255 ont un centroïde") {
+		t.Fatalf("reference after centroids: code %d\n%s", code, out)
+	}
+	// The Rhône from the national reference: the same figures as the default reference.
+	code, out, _ = run(append([]string{"migrate", "--departement", "69"}, conn...)...)
+	if code != ExitOK || !strings.Contains(out, "Référentiel chargé : Rhône (hors Métropole de Lyon) — 12 EPCI, 208 communes.") || strings.Contains(out, "sans centroïde") {
+		t.Fatalf("migrate --departement 69: code %d\n%s", code, out)
+	}
+	code, out, _ = run(append([]string{"reference"}, conn...)...)
+	if code != ExitOK || !strings.Contains(out, "12 EPCI, 208 communes, population 478\u202f313 (millésime 2021 : 469\u202f623)\n\n") {
+		t.Fatalf("reference 69: code %d\n%s", code, out)
+	}
+	for _, bad := range [][]string{{"--departement", "20"}, {"--departement", "23", "--reference", "x"}, {"--centroids", f}} {
+		if code, _, errOut := run(append(append([]string{"migrate"}, bad...), conn...)...); code != ExitUsage {
+			t.Errorf("migrate %v: code %d (%s), want usage error", bad, code, errOut)
+		}
+	}
+}
