@@ -237,10 +237,7 @@ func (g *gen) coop() error {
 			n := poisson(r, 60*season[m.Month()-1]*growth*c.rate*g.scale)
 			for k := 0; k < n; k++ {
 				day := 1 + r.IntN(days)
-				date := time.Date(m.Year(), m.Month(), day, 0, 0, 0, 0, time.UTC)
-				if date.Weekday() == time.Sunday {
-					date = date.AddDate(0, 0, -1)
-				}
+				date := withinMonth(time.Date(m.Year(), m.Month(), day, 0, 0, 0, 0, time.UTC), time.Sunday)
 				acts = append(acts, g.activity(r, c, structs, date))
 			}
 		}

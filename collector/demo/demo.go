@@ -5,9 +5,11 @@
 // The data set is deterministic: one seed and one end month give byte-identical files (a PCG generator
 // per file, no map iteration, fixed workbook metadata). It is shaped so that the indicators tell a
 // story: coverage is sparse in the north and west of the territory and dense near its centre-south,
-// some indicators are on track, some late, some without data (the map statistics start late, the last
-// equipment month is not reported yet), and a handful of deliberately invalid rows feed the
-// data-quality views. Nothing names a département: everything derives from the reference.
+// some indicators are on track, some late, series start at different months (the map statistics ten
+// months before the end, equipment fifteen), every indicator has a value at the last month (the
+// default period of the dashboards), nothing is dated outside the period, and a handful of
+// deliberately invalid rows feed the data-quality views. Nothing names a département: everything
+// derives from the reference.
 package demo
 
 import (
@@ -249,6 +251,30 @@ func (g *gen) outsideCode() string {
 // jitter moves a centroid by up to about 800 m, so that places of one commune do not overlap.
 func jitter(r *rand.Rand, v float64) float64 {
 	return math.Round((v+(r.Float64()-0.5)*0.016)*1e5) / 1e5
+}
+
+// withinMonth moves d off the days closed (earlier first, later when the month starts there), never
+// out of its month: a record dated in the month before the period would make the first month partial.
+func withinMonth(d time.Time, closed ...time.Weekday) time.Time {
+	isClosed := func(t time.Time) bool {
+		for _, w := range closed {
+			if t.Weekday() == w {
+				return true
+			}
+		}
+		return false
+	}
+	for back := d; back.Month() == d.Month(); back = back.AddDate(0, 0, -1) {
+		if !isClosed(back) {
+			return back
+		}
+	}
+	for fwd := d; fwd.Month() == d.Month(); fwd = fwd.AddDate(0, 0, 1) {
+		if !isClosed(fwd) {
+			return fwd
+		}
+	}
+	return d
 }
 
 func monthKey(t time.Time) string { return t.Format("2006-01") }

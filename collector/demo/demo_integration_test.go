@@ -4,11 +4,20 @@ package demo
 
 import (
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/sdaasp-rhone/fne/collector/ingest"
 	"github.com/sdaasp-rhone/fne/collector/sources"
+	"github.com/sdaasp-rhone/fne/internal/catalogue"
 	"github.com/sdaasp-rhone/fne/internal/chtest"
+	"github.com/sdaasp-rhone/fne/internal/engine"
 )
 
 // The demo set goes through the real collectors: every source writes exactly the valid rows generated
@@ -72,5 +81,92 @@ func TestDemoIngestion(t *testing.T) {
 	}
 	if places != Places {
 		t.Errorf("%d distinct places, want %d", places, Places)
+	}
+	checkDefaultPeriod(t, db.Conn, res)
+}
+
+// checkDefaultPeriod: at the last month of the demo (the default period) every indicator of the
+// département has a value; the household flows equal the sum of the file's last-month rows; the
+// counsellors of each month equal the distinct counsellors of the activity files, never more than the
+// 14 posts; no activity is dated before the first month.
+func checkDefaultPeriod(t *testing.T, conn driver.Conn, res *Result) {
+	ctx := context.Background()
+	cat, err := catalogue.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := engine.New(conn, cat)
+	ref, err := eng.Reference(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := engine.MonthOf(res.Last)
+	rs, err := eng.Evaluate(ctx, ref.Root(), last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Household flows: each (month, territory, indicator) once, the later line wins (the correction).
+	_, rows := readCSV(t, filepath.Join(res.Dir, "equipements.csv"))
+	flows := map[string]float64{}
+	for _, r := range rows {
+		if r[0] == last.String() && (r[2] == "foyers_equipes" || r[2] == "foyers_connectes") {
+			v, _ := strconv.ParseFloat(r[3], 64)
+			flows[r[1]+"/"+r[2]] = v
+		}
+	}
+	var wantFlows float64
+	for _, v := range flows {
+		wantFlows += v
+	}
+	for _, r := range rs {
+		if r.Value == nil {
+			t.Errorf("%s is sans données at the default month %s", r.ID, last)
+		}
+		if r.ID == "a2.foyers_equipes_connectes" && (r.Value == nil || *r.Value != wantFlows || wantFlows == 0) {
+			t.Errorf("foyers équipés ou connectés = %v, want %v (sum of %d rows of %s)", r.Value, wantFlows, len(flows), last)
+		}
+	}
+	// Counsellors per month from the files: distinct mediateur_id of the valid, not deleted activities.
+	perMonth := map[string]map[string]bool{}
+	for _, f := range filesOf(res, "activites") {
+		var page struct {
+			Data []struct {
+				Attributes struct {
+					Type        string  `json:"type"`
+					MediateurID string  `json:"mediateur_id"`
+					Date        string  `json:"date"`
+					Suppression *string `json:"suppression"`
+				} `json:"attributes"`
+			} `json:"data"`
+		}
+		b, _ := os.ReadFile(f.Path)
+		if err := json.Unmarshal(b, &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range page.Data {
+			a := d.Attributes
+			if _, err := time.Parse("2006-01-02", a.Date); err != nil || a.Type == "atelier_libre" || a.Suppression != nil {
+				continue
+			}
+			if perMonth[a.Date[:7]] == nil {
+				perMonth[a.Date[:7]] = map[string]bool{}
+			}
+			perMonth[a.Date[:7]][a.MediateurID] = true
+		}
+	}
+	first := engine.MonthOf(res.First)
+	pts, err := eng.Series(ctx, "a1.conseillers_actifs", ref.Root(), first, last)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pts {
+		want := len(perMonth[p.Month.String()])
+		if p.Value == nil || int(*p.Value) != want || want > Counsellors {
+			t.Errorf("%s: %v counsellors, want %d (≤ %d posts)", p.Month, p.Value, want, Counsellors)
+		}
+	}
+	var before uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM activites WHERE date < ?", res.First.Format("2006-01-02")).Scan(&before); err != nil || before != 0 {
+		t.Errorf("%d activities before %s (%v)", before, res.First.Format("2006-01-02"), err)
 	}
 }

@@ -254,12 +254,18 @@ func TestInvariants(t *testing.T) {
 	if deleted == 0 || modified == 0 {
 		t.Errorf("%d deleted, %d modified activities: want some of each", deleted, modified)
 	}
-	for _, m := range keys {
+	// Counsellors per month, by the generator's rules, for months 0 (2024-11) to 23 (2026-10): 14 posts;
+	// one post is vacant until month 4 (13 in months 0–3); one counsellor leaves after month 17 and is
+	// replaced from month 20 (13 in months 18–19); in August counsellor number year % 15 takes the month
+	// off: in 2025 (month 9) number 0, who is active (13); in 2026 (month 21) number 1, the one who left
+	// (14). Never more than the 14 posts.
+	wantCounsellors := []int{13, 13, 13, 13, 14, 14, 14, 14, 14, 13, 14, 14, 14, 14, 14, 14, 14, 14, 13, 13, 14, 14, 14, 14}
+	for i, m := range keys {
 		if m[5:] != "08" && (acc[m] < 1300 || acc[m] > 2800) {
 			t.Errorf("%s: %d accompaniments, outside 1300–2800", m, acc[m])
 		}
-		if n := len(counsellors[m]); n < 12 || n > 14 {
-			t.Errorf("%s: %d counsellors", m, n)
+		if n := len(counsellors[m]); i < len(wantCounsellors) && n != wantCounsellors[i] {
+			t.Errorf("%s (month %d): %d counsellors, want %d", m, i, n, wantCounsellors[i])
 		}
 	}
 	if n := len(counsellors["2026-10"]); n != 14 {
@@ -355,4 +361,120 @@ func filesOf(res *Result, source string) []File {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
+}
+
+// TestWithinMonth: a closed day moves to the previous open day of the same month, or to the next one
+// when the month starts with closed days. 2024-12-01 is a Sunday (the first month of a period ending
+// 2026-11): Monday 2024-12-02, not Saturday 2024-11-30. 2025-06-01 is a Sunday, 2025-05-31 a Saturday.
+func TestWithinMonth(t *testing.T) {
+	day := func(s string) time.Time { d, _ := time.Parse("2006-01-02", s); return d }
+	tests := []struct {
+		in     string
+		closed []time.Weekday
+		want   string
+	}{
+		{"2024-12-01", []time.Weekday{time.Sunday}, "2024-12-02"},
+		{"2024-12-08", []time.Weekday{time.Sunday}, "2024-12-07"},
+		{"2025-06-01", []time.Weekday{time.Saturday, time.Sunday}, "2025-06-02"},
+		{"2025-06-08", []time.Weekday{time.Saturday, time.Sunday}, "2025-06-06"},
+		{"2026-11-30", []time.Weekday{time.Sunday}, "2026-11-30"}, // a Monday stays
+	}
+	for _, tt := range tests {
+		if got := withinMonth(day(tt.in), tt.closed...).Format("2006-01-02"); got != tt.want {
+			t.Errorf("withinMonth(%s) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
+
+// Nothing is dated outside the announced period. Ending 2026-11, the period starts on Sunday
+// 2024-12-01: activities, meetings, consultations and equipment months all fall in 2024-12-01..2026-11-30
+// (the planted impossible dates aside).
+func TestNothingOutsideWindow(t *testing.T) {
+	dir := t.TempDir()
+	res, err := Generate(dir, Options{Ref: embeddedRef(t), End: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Seed: 1, Scale: 0.2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := "2024-12-01", "2026-11-30"
+	check := func(what, d string) {
+		if _, err := time.Parse("2006-01-02", d); err != nil {
+			return // planted invalid row
+		}
+		if d < lo || d > hi {
+			t.Errorf("%s dated %s, outside %s..%s", what, d, lo, hi)
+		}
+	}
+	first := ""
+	for _, f := range filesOf(res, "activites") {
+		var page struct {
+			Data []struct {
+				Attributes struct {
+					Date string `json:"date"`
+				} `json:"attributes"`
+			} `json:"data"`
+		}
+		b, _ := os.ReadFile(f.Path)
+		if err := json.Unmarshal(b, &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range page.Data {
+			check("activity", d.Attributes.Date)
+			if _, err := time.Parse("2006-01-02", d.Attributes.Date); err == nil && (first == "" || d.Attributes.Date < first) {
+				first = d.Attributes.Date
+			}
+		}
+	}
+	// Sunday 2024-12-01 is moved to Monday 2024-12-02: the first activity day.
+	if first != "2024-12-02" {
+		t.Errorf("first activity %s, want 2024-12-02", first)
+	}
+	_, crow := readCSV(t, filepath.Join(dir, "consultations.csv"))
+	for _, r := range crow {
+		check("consultation", r[0])
+	}
+	_, erow := readCSV(t, filepath.Join(dir, "equipements.csv"))
+	for _, r := range erow {
+		check("equipment", r[0]+"-01")
+	}
+	f, err := excelize.OpenFile(filepath.Join(dir, "rencontres.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rr, _ := f.GetRows("rencontres")
+	for _, r := range rr[1:] {
+		check("meeting "+r[0], r[1])
+	}
+}
+
+// Household flows are reported up to the last month by every EPCI (so « Foyers équipés ou connectés »
+// has a value at the default month), and from fifteen months before the end, so that the year-before
+// figure of the last months exists.
+func TestEquipmentFlowsToLastMonth(t *testing.T) {
+	dir, _ := fullSet(t)
+	ref := embeddedRef(t)
+	_, rows := readCSV(t, filepath.Join(dir, "equipements.csv"))
+	last := map[string]bool{}
+	var months []string
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if r[2] == "foyers_equipes" || r[2] == "foyers_connectes" {
+			if r[0] == "2026-10" {
+				last[r[1]+"/"+r[2]] = true
+			}
+			if !seen[r[0]] {
+				seen[r[0]] = true
+				months = append(months, r[0])
+			}
+		}
+	}
+	sort.Strings(months)
+	// 12 EPCI × 2 flows in the last month.
+	if len(last) != 2*len(ref.EPCIs) || len(ref.EPCIs) != 12 {
+		t.Errorf("%d EPCI flows in 2026-10, want 24", len(last))
+	}
+	// Month 9 (2025-08) is the first reporting month (24 − 15), and 2025-10, a year before the end, is reported.
+	if len(months) == 0 || months[0] != "2025-08" || months[len(months)-1] != "2026-10" || !seen["2025-10"] {
+		t.Errorf("flow months %v, want 2025-08..2026-10 with 2025-10", months)
+	}
 }

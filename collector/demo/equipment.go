@@ -9,9 +9,10 @@ import (
 	"strconv"
 )
 
-// equipment writes the equipment and connectivity figures (long format). Reporting started twelve
-// months before the end and lags by one month: the last month has stocks carried forward but no flow,
-// so flow indicators have no data for it.
+// equipment writes the equipment and connectivity figures (long format). Reporting started fifteen
+// months before the end and runs to the last month, so that the flows have a value at the default
+// month and a year-before value for their last three months; every EPCI reports household flows, some
+// from a later month.
 func (g *gen) equipment() error {
 	r := g.rng(5)
 	var buf bytes.Buffer
@@ -22,7 +23,7 @@ func (g *gen) equipment() error {
 		_ = cw.Write([]string{monthKey(g.months[mi]), terr, ind, strconv.FormatFloat(v, 'f', -1, 64), src, comment})
 		valid++
 	}
-	first, last := len(g.months)-12, len(g.months)-2 // reported months: [first, last]
+	first, last := len(g.months)-15, len(g.months)-1 // reported months: [first, last]
 	cs := g.ref.Communes
 
 	// Stocks per commune: wifi hotspots in about a third of the communes, the larger and denser ones
@@ -59,16 +60,14 @@ func (g *gen) equipment() error {
 			recond[e] = true
 			put(first, terr, "structures_reconditionnement_actives", float64(1+r.IntN(3)), "Réseau du réemploi", "")
 		}
-		if r.Float64() < 0.6 {
-			start := first + r.IntN(4)
-			for mi := start; mi <= last; mi++ {
-				s := season[g.months[mi].Month()-1]
-				put(mi, terr, "foyers_equipes", float64(poisson(r, 6*s*m.factor+1)), "Opérateurs et associations", "")
-				put(mi, terr, "foyers_connectes", float64(poisson(r, 9*s*m.factor+1)), "Opérateurs", "cartes SIM solidaires et box à prix coûtant")
-				if r.IntN(2) == 0 {
-					put(mi, terr, "cartes_sim_solidaires", float64(poisson(r, 5)), "Opérateurs", "")
-					put(mi, terr, "box_prix_coutant", float64(poisson(r, 2)), "Opérateurs", "")
-				}
+		start := first + r.IntN(4)
+		for mi := start; mi <= last; mi++ {
+			s := season[g.months[mi].Month()-1]
+			put(mi, terr, "foyers_equipes", float64(poisson(r, 6*s*m.factor+1)), "Opérateurs et associations", "")
+			put(mi, terr, "foyers_connectes", float64(poisson(r, 9*s*m.factor+1)), "Opérateurs", "cartes SIM solidaires et box à prix coûtant")
+			if r.IntN(2) == 0 {
+				put(mi, terr, "cartes_sim_solidaires", float64(poisson(r, 5)), "Opérateurs", "")
+				put(mi, terr, "box_prix_coutant", float64(poisson(r, 2)), "Opérateurs", "")
 			}
 		}
 	}

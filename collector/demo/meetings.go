@@ -68,10 +68,7 @@ func (g *gen) meetings() error {
 	add := func(mi int, typ, titre, terr, act string, epci int) {
 		m := g.months[mi]
 		day := 2 + r.IntN(m.AddDate(0, 1, -1).Day()-2)
-		d := time.Date(m.Year(), m.Month(), day, 0, 0, 0, 0, time.UTC)
-		for d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
-			d = d.AddDate(0, 0, -1)
-		}
+		d := withinMonth(time.Date(m.Year(), m.Month(), day, 0, 0, 0, 0, time.UTC), time.Saturday, time.Sunday)
 		ms = append(ms, meeting{date: d, typ: typ, titre: titre, territoire: terr, act: act, epci: epci, monthIndex: mi,
 			format: formats[weighted(r, []float64{0.7, 0.15, 0.15})]})
 	}
