@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,7 +18,7 @@ func init() {
 }
 
 func runDemo(ctx context.Context, env *Env, args []string) error {
-	const usage = "[--dir DOSSIER] [--end AAAA-MM] [--seed N] [--no-ingest]"
+	const usage = "[--departement CODE] [--dir DOSSIER] [--end AAAA-MM] [--seed N] [--no-ingest]"
 	var cf connFlags
 	fs := flagSet("demo", usage, env)
 	cf.register(fs)
@@ -25,6 +26,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	endFlag := fs.String("end", "", "dernier mois des 24 mois générés (défaut : le mois précédent)")
 	seed := fs.Uint64("seed", 1, "graine du générateur : même graine et même --end, mêmes fichiers")
 	noIngest := fs.Bool("no-ingest", false, "générer les fichiers sans les ingérer (référentiel intégré, sans ClickHouse)")
+	depFlag := fs.String("departement", "", "département du référentiel national (01…95, 2A, 2B, 971…976, 69M) : chargé dans la base s'il n'y est pas déjà en vigueur")
 	if err := parse(fs, usage, env, args); err != nil {
 		return err
 	}
@@ -41,22 +43,48 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 		end = t
 	}
 
-	var ref *territory.Reference
-	var runner *ingest.Runner
-	if *noIngest {
-		p, err := reference.ParseDir("")
+	var national *reference.Parsed
+	if *depFlag != "" {
+		nat, err := reference.LoadNational()
 		if err != nil {
 			return err
 		}
-		ref = p.Ref
+		if national, err = nat.Scope(*depFlag); err != nil {
+			return usagef("%v", err)
+		}
+	}
+	var ref *territory.Reference
+	var runner *ingest.Runner
+	if *noIngest {
+		if national != nil {
+			ref = national.Ref
+		} else {
+			p, err := reference.ParseDir("")
+			if err != nil {
+				return err
+			}
+			ref = p.Ref
+		}
 	} else {
 		conn, _, err := cf.open(ctx)
 		if err != nil {
 			return err
 		}
 		defer conn.Close()
-		if ref, err = reference.Current(ctx, conn); err != nil {
+		ref, err = reference.Current(ctx, conn)
+		if err != nil && (national == nil || !errors.Is(err, reference.ErrNotLoaded)) {
 			return err
+		}
+		// A département other than the one in force is loaded first (the one in force is kept as it
+		// is: it may carry centroids given to fne migrate).
+		if national != nil && (ref == nil || ref.Departement != national.Ref.Departement) {
+			if _, err := reference.Load(ctx, conn, national); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "Référentiel chargé : %s — %d EPCI, %d communes.\n", national.Ref.DepartementNom, len(national.Ref.EPCIs), len(national.Ref.Communes))
+			if ref, err = reference.Current(ctx, conn); err != nil {
+				return err
+			}
 		}
 		runner = &ingest.Runner{Conn: conn}
 	}
@@ -65,8 +93,8 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "Jeu de démonstration pour %s : %d mois de %s à %s (graine %d), %d fichiers dans %s\n",
-		ref.DepartementNom, demo.Months, res.First.Format("2006-01"), res.Last.Format("2006-01"), *seed, len(res.Files), res.Dir)
+	fmt.Fprintf(env.Stdout, "Jeu de démonstration pour %s : %d mois de %s à %s (graine %d), %d conseillers, %d lieux, %d fichiers dans %s\n",
+		ref.DepartementNom, demo.Months, res.First.Format("2006-01"), res.Last.Format("2006-01"), *seed, res.Posts, res.Places, len(res.Files), res.Dir)
 	if *noIngest {
 		exp := res.Expected()
 		fmt.Fprintf(env.Stdout, "\n%-15s %9s %9s\n", "Source", "Valides", "Invalides")

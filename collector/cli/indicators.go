@@ -133,7 +133,11 @@ func runIndicators(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 		ind, _ := cat.Get(ids[0])
-		return writeSeries(env.Stdout, *format, ind, tid, tr.Name, pts)
+		if err := writeSeries(env.Stdout, *format, ind, tid, tr.Name, pts); err != nil || *format != "table" {
+			return err
+		}
+		noteNoCentroid(env.Stdout, cat, ref, tid, ids[:1], func(string) bool { return len(pts) > 0 && pts[len(pts)-1].Value == nil })
+		return nil
 	}
 	if *period == "" {
 		if month, err = eng.LatestMonth(ctx); err != nil {
@@ -163,7 +167,17 @@ func runIndicators(ctx context.Context, env *Env, args []string) error {
 		}
 		rs = kept
 	}
-	return writeResults(env.Stdout, *format, tid, tr.Name, month, rs)
+	if err := writeResults(env.Stdout, *format, tid, tr.Name, month, rs); err != nil || *format != "table" {
+		return err
+	}
+	shown := make([]string, 0, len(rs))
+	empty := map[string]bool{}
+	for _, r := range rs {
+		shown = append(shown, r.ID)
+		empty[r.ID] = r.Value == nil
+	}
+	noteNoCentroid(env.Stdout, cat, ref, tid, shown, func(id string) bool { return empty[id] })
+	return nil
 }
 
 func loadCatalogue(path string, env *Env) (*catalogue.Catalogue, error) {

@@ -74,6 +74,11 @@ func TestMigrateDepartement(t *testing.T) {
 		!strings.Contains(out, "epci:200066744   CC Haute-Corrèze Communauté                         11       1\u202f940") {
 		t.Fatalf("reference: code %d\n%s", code, out)
 	}
+	// The distance indicator says why it has no value.
+	code, out, _ = run(append([]string{"indicators", "--indicator", "a2.population_zone_blanche", "--period", "2026-10"}, conn...)...)
+	if code != ExitOK || !strings.Contains(out, "Population éloignée d'un lieu d'accompagnement — sans données : aucune des 255 communes du territoire n'a de centroïde") {
+		t.Fatalf("indicators: code %d\n%s", code, out)
+	}
 	var nan uint64
 	_ = db.Conn.QueryRow(context.Background(), "SELECT countIf(isNaN(latitude)) FROM ref_communes WHERE load_id = (SELECT max(load_id) FROM ref_loads)").Scan(&nan)
 	if nan != 255 {

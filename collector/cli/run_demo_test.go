@@ -57,3 +57,33 @@ func TestDemoNoIngest(t *testing.T) {
 		}
 	}
 }
+
+// fne demo --departement sizes the data set to the département: La Réunion has 889,679 inhabitants,
+// (889679 / 478313)^0.6 = 1.4512, so 14 × 1.4512 = 20.3 → 20 counsellors and 245 × 1.4512 = 355.5 →
+// 356 places (+ 2 planted rows). Its places have no coordinates: the national reference has no centroid.
+func TestDemoNoIngestDepartement(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := run("demo", "--no-ingest", "--departement", "974", "--dir", dir, "--end", "2026-10")
+	if code != ExitOK {
+		t.Fatalf("code %d: %s", code, stderr)
+	}
+	flat := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{"Jeu de démonstration pour La Réunion : 24 mois de 2024-11 à 2026-10 (graine 1), 20 conseillers, 356 lieux", "lieux 356 2"} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("output does not contain %q:\n%s", want, out)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "lieux.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Row 2 is the first place: code_insee (6th column) of La Réunion, latitude and longitude empty.
+	rows := strings.Split(string(b), "\n")
+	cols := strings.Split(rows[1], ",")
+	if !strings.HasPrefix(cols[5], "974") || cols[8] != "" || cols[9] != "" {
+		t.Errorf("first place %v: want a 974 commune without coordinates", cols[:10])
+	}
+	if code, _, _ := run("demo", "--no-ingest", "--departement", "20", "--dir", dir); code != ExitUsage {
+		t.Errorf("--departement 20: code %d, want usage", code)
+	}
+}

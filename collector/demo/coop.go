@@ -35,8 +35,8 @@ type coopStructure struct {
 	Commune    string   `json:"commune"`
 	CodePostal string   `json:"code_postal"`
 	CodeInsee  string   `json:"code_insee"`
-	Latitude   float64  `json:"latitude"`
-	Longitude  float64  `json:"longitude"`
+	Latitude   *float64 `json:"latitude"`
+	Longitude  *float64 `json:"longitude"`
 	Services   []string `json:"services"`
 	Creation   string   `json:"creation"`
 	Modif      string   `json:"modification"`
@@ -182,7 +182,7 @@ func (g *gen) allocate(n int) []int {
 // coop writes the Coop structures and activities.
 func (g *gen) coop() error {
 	r := g.rng(1)
-	alloc := g.allocate(Counsellors)
+	alloc := g.allocate(g.posts)
 	var cs []counsellor
 	var structs []coopStructure
 	last := len(g.months) - 1
@@ -196,8 +196,8 @@ func (g *gen) coop() error {
 				created := g.first.AddDate(0, -6-r.IntN(30), r.IntN(28))
 				st := coopStructure{ID: uuid(r), commune: ci, Nom: kind.prefix + " de " + com.Nom, Siret: digits(r, 14),
 					Adresse: fmt.Sprintf("%d place de la Mairie", 1+r.IntN(30)), Commune: com.Nom, CodePostal: postcode(com.Code),
-					CodeInsee: com.Code, Latitude: jitter(r, com.Latitude), Longitude: jitter(r, com.Longitude),
-					Services: []string{kind.service, "Accompagnement individuel"}, Creation: created.Format(coopTimestamp)}
+					CodeInsee: com.Code, Services: []string{kind.service, "Accompagnement individuel"}, Creation: created.Format(coopTimestamp)}
+				st.Latitude, st.Longitude = position(r, com)
 				st.Modif = created.AddDate(0, r.IntN(6), 0).Format(coopTimestamp)
 				c.structs = append(c.structs, len(structs))
 				structs = append(structs, st)

@@ -25,13 +25,24 @@ import (
 	"github.com/sdaasp-rhone/fne/internal/territory"
 )
 
-// Defaults of `fne demo`.
+// Defaults of `fne demo`, for a territory of SizePopulation inhabitants; another territory gets
+// counsellors and places scaled by (population / SizePopulation)^0.6 (see Size): services grow slower
+// than population, so a rural département is not left with two counsellors nor a metropolis with 300.
 const (
-	Months       = 24  // length of the demo period
-	Counsellors  = 14  // counsellors in activity at the end of the period (one more id: a replacement)
-	Places       = 245 // valid places of the lieux file
-	ActivityPage = 500 // page[size] of the Coop activity pages
+	Months         = 24     // length of the demo period
+	Counsellors    = 14     // counsellors in activity at the end of the period (one more id: a replacement)
+	Places         = 245    // valid places of the lieux file
+	ActivityPage   = 500    // page[size] of the Coop activity pages
+	SizePopulation = 478313 // the population the defaults were tuned on (the Rhône outside Lyon)
 )
+
+// Size returns the counsellor posts and the valid places of the demo for a territory of pop
+// inhabitants: Counsellors and Places at SizePopulation, scaled by (pop / SizePopulation)^0.6, at least
+// 4 posts (the arrival and the replacement of the story need them) and 20 places.
+func Size(pop uint64) (posts, places int) {
+	f := math.Pow(float64(pop)/SizePopulation, 0.6)
+	return max(4, int(math.Round(Counsellors*f))), max(20, int(math.Round(Places*f)))
+}
 
 // Options of Generate.
 type Options struct {
@@ -41,6 +52,15 @@ type Options struct {
 	// Scale multiplies the volume of activities and consultations (1 when zero): tests that go through
 	// ClickHouse use a fraction to stay fast. Places, meetings and equipment are not scaled.
 	Scale float64
+}
+
+// territorySize is Size for the whole reference.
+func territorySize(ref *territory.Reference) (posts, places int) {
+	var pop uint64
+	for _, c := range ref.Communes {
+		pop += uint64(c.Population)
+	}
+	return Size(pop)
 }
 
 // File is one generated file and what the collectors should make of it.
@@ -53,9 +73,10 @@ type File struct {
 
 // Result lists the generated files, in ingestion order.
 type Result struct {
-	Dir         string
-	First, Last time.Time // first days of the first and last months
-	Files       []File
+	Dir           string
+	First, Last   time.Time // first days of the first and last months
+	Files         []File
+	Posts, Places int // counsellor posts and valid places, scaled to the territory (Size)
 }
 
 // Expected sums the valid and invalid rows per source.
@@ -83,7 +104,9 @@ type gen struct {
 	factor []float64
 	epcis  []epciModel
 	places []place
-	files  []File
+	// posts and nPlaces: counsellor posts and valid places, scaled to the territory (Size).
+	posts, nPlaces int
+	files          []File
 	// weights caches the commune weights of pickCommune (read only by key: no iteration order leaks).
 	weights map[weightKey][]float64
 }
@@ -116,6 +139,7 @@ func Generate(dir string, o Options) (*Result, error) {
 		g.months = append(g.months, g.first.AddDate(0, i, 0))
 	}
 	g.endTS = end.AddDate(0, 1, 0).Add(-time.Second)
+	g.posts, g.nPlaces = territorySize(o.Ref)
 	g.geography()
 	steps := []func() error{g.coop, g.lieux, g.consultations, g.meetings, g.equipment, g.jalons}
 	for _, step := range steps {
@@ -123,7 +147,7 @@ func Generate(dir string, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	return &Result{Dir: abs, First: g.first, Last: end, Files: g.files}, nil
+	return &Result{Dir: abs, First: g.first, Last: end, Files: g.files, Posts: g.posts, Places: g.nPlaces}, nil
 }
 
 // rng returns the generator of one part of the data set: each part has its own stream, so that a
@@ -144,17 +168,28 @@ func (g *gen) geography() {
 	cs := g.ref.Communes
 	latMin, latMax, lonMin, lonMax := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
 	for _, c := range cs {
+		if c.NoCentroid {
+			continue
+		}
 		latMin, latMax = math.Min(latMin, c.Latitude), math.Max(latMax, c.Latitude)
 		lonMin, lonMax = math.Min(lonMin, c.Longitude), math.Max(lonMax, c.Longitude)
 	}
 	g.factor = make([]float64, len(cs))
 	for i, c := range cs {
 		north, west := 0.5, 0.5
-		if latMax > latMin {
-			north = (c.Latitude - latMin) / (latMax - latMin)
-		}
-		if lonMax > lonMin {
-			west = (lonMax - c.Longitude) / (lonMax - lonMin)
+		switch {
+		case c.NoCentroid:
+			// Without a centroid the position is a deterministic spread over the commune list (golden
+			// ratio steps), so that density still varies from commune to commune.
+			north = math.Mod(float64(i)*0.6180339887, 1)
+			west = math.Mod(float64(i)*0.7548776662, 1)
+		default:
+			if latMax > latMin {
+				north = (c.Latitude - latMin) / (latMax - latMin)
+			}
+			if lonMax > lonMin {
+				west = (lonMax - c.Longitude) / (lonMax - lonMin)
+			}
 		}
 		g.factor[i] = math.Max(0.12, 1.25-0.9*north-0.45*west)
 	}
@@ -241,7 +276,7 @@ func postcode(code string) string {
 // outsideCode is a commune code that is not in the reference: activities there land in the
 // "hors périmètre / non localisée" bucket.
 func (g *gen) outsideCode() string {
-	d := g.ref.Departement
+	d := strings.TrimSuffix(g.ref.Departement, "M") // 69M, the Métropole de Lyon: a 69xxx code
 	if len(d) >= 5 {
 		return "99999"
 	}
@@ -251,6 +286,17 @@ func (g *gen) outsideCode() string {
 // jitter moves a centroid by up to about 800 m, so that places of one commune do not overlap.
 func jitter(r *rand.Rand, v float64) float64 {
 	return math.Round((v+(r.Float64()-0.5)*0.016)*1e5) / 1e5
+}
+
+// position is a place's coordinates near the commune's centroid, nil when the commune has none (the
+// national reference): a place is then written without coordinates, never at 0,0. The random draws
+// are the same either way, so the rest of the data set does not change.
+func position(r *rand.Rand, c territory.Commune) (lat, lon *float64) {
+	la, lo := jitter(r, c.Latitude), jitter(r, c.Longitude)
+	if c.NoCentroid {
+		return nil, nil
+	}
+	return &la, &lo
 }
 
 // withinMonth moves d off the days closed (earlier first, later when the month starts there), never

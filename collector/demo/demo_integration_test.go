@@ -18,6 +18,7 @@ import (
 	"github.com/sdaasp-rhone/fne/internal/catalogue"
 	"github.com/sdaasp-rhone/fne/internal/chtest"
 	"github.com/sdaasp-rhone/fne/internal/engine"
+	"github.com/sdaasp-rhone/fne/internal/reference"
 )
 
 // The demo set goes through the real collectors: every source writes exactly the valid rows generated
@@ -79,8 +80,8 @@ func TestDemoIngestion(t *testing.T) {
 	if err := db.Conn.QueryRow(ctx, "SELECT uniqExact(id) FROM lieux").Scan(&places); err != nil {
 		t.Fatal(err)
 	}
-	if places != Places {
-		t.Errorf("%d distinct places, want %d", places, Places)
+	if places != Places || res.Places != Places || res.Posts != Counsellors {
+		t.Errorf("%d distinct places (result %d places, %d posts), want %d and %d posts", places, res.Places, res.Posts, Places, Counsellors)
 	}
 	checkDefaultPeriod(t, db.Conn, res)
 }
@@ -88,7 +89,7 @@ func TestDemoIngestion(t *testing.T) {
 // checkDefaultPeriod: at the last month of the demo (the default period) every indicator of the
 // département has a value; the household flows equal the sum of the file's last-month rows; the
 // counsellors of each month equal the distinct counsellors of the activity files, never more than the
-// 14 posts; no activity is dated before the first month.
+// posts; no activity is dated before the first month.
 func checkDefaultPeriod(t *testing.T, conn driver.Conn, res *Result) {
 	ctx := context.Background()
 	cat, err := catalogue.Load()
@@ -119,8 +120,11 @@ func checkDefaultPeriod(t *testing.T, conn driver.Conn, res *Result) {
 		wantFlows += v
 	}
 	for _, r := range rs {
-		if r.Value == nil {
+		if r.Value == nil && (r.ID != "a2.population_zone_blanche" || reference.NoCentroidReason(ref, ref.Root()) == "") {
 			t.Errorf("%s is sans données at the default month %s", r.ID, last)
+		}
+		if r.ID == "a2.population_zone_blanche" && r.Value != nil && reference.NoCentroidReason(ref, ref.Root()) != "" {
+			t.Errorf("distance indicator = %v without centroids", *r.Value)
 		}
 		if r.ID == "a2.foyers_equipes_connectes" && (r.Value == nil || *r.Value != wantFlows || wantFlows == 0) {
 			t.Errorf("foyers équipés ou connectés = %v, want %v (sum of %d rows of %s)", r.Value, wantFlows, len(flows), last)
@@ -161,12 +165,48 @@ func checkDefaultPeriod(t *testing.T, conn driver.Conn, res *Result) {
 	}
 	for _, p := range pts {
 		want := len(perMonth[p.Month.String()])
-		if p.Value == nil || int(*p.Value) != want || want > Counsellors {
-			t.Errorf("%s: %v counsellors, want %d (≤ %d posts)", p.Month, p.Value, want, Counsellors)
+		if p.Value == nil || int(*p.Value) != want || want > res.Posts {
+			t.Errorf("%s: %v counsellors, want %d (≤ %d posts)", p.Month, p.Value, want, res.Posts)
 		}
 	}
 	var before uint64
 	if err := conn.QueryRow(ctx, "SELECT count() FROM activites WHERE date < ?", res.First.Format("2006-01-02")).Scan(&before); err != nil || before != 0 {
 		t.Errorf("%d activities before %s (%v)", before, res.First.Format("2006-01-02"), err)
 	}
+}
+
+// Another département from the national reference: La Réunion (24 communes, 5 EPCI, no centroid). The
+// demo is sized to it (20 posts, 356 places: see Size), every source lands exactly, every indicator has
+// a value at the default month except the distance one, sans données for want of centroids.
+func TestDemoIngestionOtherDepartement(t *testing.T) {
+	ctx := context.Background()
+	db := chtest.Migrated(t)
+	nat, err := reference.LoadNational()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := nat.Scope("974")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reference.Load(ctx, db.Conn, p); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Generate(t.TempDir(), Options{Ref: p.Ref, End: testEnd, Seed: 1, Scale: 0.05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Posts != 20 || res.Places != 356 {
+		t.Errorf("%d posts, %d places; want 20 and 356", res.Posts, res.Places)
+	}
+	sums, err := Ingest(ctx, &ingest.Runner{Conn: db.Conn}, sources.Registry(), res, p.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sums {
+		if s.Failed > 0 || s.Written != uint64(s.ExpectedValid) || s.Rejected != uint64(s.ExpectedInvalid) {
+			t.Errorf("%s: written %d rejected %d failed %d (%s); want %d / %d", s.Source, s.Written, s.Rejected, s.Failed, s.FirstError, s.ExpectedValid, s.ExpectedInvalid)
+		}
+	}
+	checkDefaultPeriod(t, db.Conn, res)
 }

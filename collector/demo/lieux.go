@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -49,7 +50,7 @@ type place struct {
 	popularity float64 // mean daily consultations of its map page
 }
 
-// lieux writes the places file: Places valid places spread by population and density (so the north
+// lieux writes the places file: g.nPlaces valid places spread by population and density (so the north
 // and west are thinner), about a third not updated for more than a year, a few without code_insee
 // (located by their commune name), and two invalid rows.
 func (g *gen) lieux() error {
@@ -69,7 +70,7 @@ func (g *gen) lieux() error {
 	_ = cw.Write(lieuxHeader)
 	periodEnd := g.endTS
 	byName := 0
-	for n := 0; n < Places; n++ {
+	for n := 0; n < g.nPlaces; n++ {
 		ci := weighted(r, w)
 		com := cs[ci]
 		k := placeKinds[weighted(r, []float64{1, 1.6, 1.4, 0.8, 0.9, 0.6, 0.5})]
@@ -96,7 +97,7 @@ func (g *gen) lieux() error {
 		}
 		row := []string{p.id, digits(r, 14), fmt.Sprintf(k.nom, com.Nom), communeName, postcode(com.Code), insee,
 			fmt.Sprintf("%d rue de la République", 1+r.IntN(80)), "",
-			strconv.FormatFloat(jitter(r, com.Latitude), 'f', 5, 64), strconv.FormatFloat(jitter(r, com.Longitude), 'f', 5, 64),
+			coord(r, com.Latitude, com.NoCentroid), coord(r, com.Longitude, com.NoCentroid),
 			k.typologie, "+33" + digits(r, 9), "", "", "Mo-Fr 09:00-12:00", "Accompagnement au numérique", "",
 			[]string{"dora", "cartographie-nationale", "coop-numerique"}[r.IntN(3)], "", dateMaj, k.services,
 			publics[r.IntN(len(publics))], "", frais[r.IntN(len(frais))], itin, placeStart[r.IntN(len(placeStart))],
@@ -113,7 +114,7 @@ func (g *gen) lieux() error {
 	if err := cw.Error(); err != nil {
 		return err
 	}
-	return os.WriteFile(g.add("lieux", "lieux.csv", Places, 2), buf.Bytes(), 0o644)
+	return os.WriteFile(g.add("lieux", "lieux.csv", g.nPlaces, 2), buf.Bytes(), 0o644)
 }
 
 // consultations writes the daily map consultations per place. The map statistics only start ten months
@@ -151,4 +152,14 @@ func (g *gen) consultations() error {
 
 func monthsBetween(a, b time.Time) int {
 	return (b.Year()-a.Year())*12 + int(b.Month()) - int(a.Month())
+}
+
+// coord is one coordinate of a place near its commune's centroid, empty when the commune has none (the
+// draw is made either way, so that the rest of the file does not depend on it).
+func coord(r *rand.Rand, v float64, none bool) string {
+	j := jitter(r, v)
+	if none {
+		return ""
+	}
+	return strconv.FormatFloat(j, 'f', 5, 64)
 }

@@ -941,6 +941,16 @@ func (r *request) farCommune(code string, km float64) bool {
 	return f
 }
 
+// allLocated reports whether every commune of the list has a centroid.
+func (r *request) allLocated(codes []string) bool {
+	for _, code := range codes {
+		if c, ok := r.ref.Commune(code); ok && c.NoCentroid {
+			return false
+		}
+	}
+	return true
+}
+
 func (r *request) farFrom(code string, km float64) bool {
 	c, ok := r.ref.Commune(code)
 	if !ok {
@@ -993,7 +1003,11 @@ func (r *request) placeFigures(ctx context.Context, ind catalogue.Indicator, ms 
 				}
 				c.v = ptr(float64(n))
 			case "zone_blanche":
-				if located == 0 || g.pop == 0 {
+				if located == 0 || g.pop == 0 || !r.allLocated(g.communes) {
+					// No place with coordinates, or a commune of the territory without a centroid (the
+					// national reference has none): its distance is unknown, so the share is sans
+					// données, never a 0 or 100 % made up from a 0,0 centroid (see
+					// reference.NoCentroidReason for the reason shown).
 					break
 				}
 				var far uint64

@@ -300,3 +300,23 @@ func ApplyCentroids(p *Parsed, path string) (CentroidStats, error) {
 func readCSVBytes(name string, b []byte, cols []string) ([]row, error) {
 	return readCSVFrom(bytes.NewReader(b), name, cols)
 }
+
+// NoCentroidReason explains, in French, why the distance indicator (a2.population_zone_blanche) is
+// sans données for territory id: some of its communes have no centroid. Empty when they all have one.
+// The CLI and the plugin show it next to « sans données ».
+func NoCentroidReason(ref *territory.Reference, id territory.ID) string {
+	missing, total := ref.MissingCentroids(id)
+	if missing == 0 {
+		return ""
+	}
+	if total == 1 {
+		return "la commune n'a pas de centroïde : distance aux lieux non calculable (fne migrate --centroids FICHIER)"
+	}
+	if missing == total {
+		return fmt.Sprintf("aucune des %d communes du territoire n'a de centroïde : distance aux lieux non calculable (fne migrate --centroids FICHIER)", total)
+	}
+	if missing == 1 {
+		return fmt.Sprintf("1 commune sur %d sans centroïde : distance aux lieux non calculable (fne migrate --centroids FICHIER)", total)
+	}
+	return fmt.Sprintf("%d communes sur %d sans centroïde : distance aux lieux non calculable (fne migrate --centroids FICHIER)", missing, total)
+}

@@ -211,3 +211,17 @@ func (r *Reference) Within(inner, outer ID) bool {
 	}
 	return false
 }
+
+// MissingCentroids counts the communes of territory id that have no centroid, and its communes.
+func (r *Reference) MissingCentroids(id ID) (missing, total int) {
+	t, err := r.Resolve(id)
+	if err != nil {
+		return 0, 0
+	}
+	for _, code := range t.Communes {
+		if c, _ := r.Commune(code); c.NoCentroid {
+			missing++
+		}
+	}
+	return missing, len(t.Communes)
+}
