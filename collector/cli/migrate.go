@@ -22,13 +22,21 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 	refDir := fs.String("reference", "", "dossier du référentiel (territoire.yaml + CSV) ; défaut : celui intégré au binaire")
 	cluster := fs.String("cluster", "", "nom du cluster ClickHouse : tables répliquées + distribuées, DDL ON CLUSTER")
 	skipRef := fs.Bool("skip-reference", false, "ne pas charger le référentiel")
-	depFlag := fs.String("departement", "", "code du département à charger depuis le référentiel national intégré (01…95, 2A, 2B, 971…976 ; 69 = Rhône hors Métropole, 69M = Métropole de Lyon)")
+	depFlag := fs.String("departement", "", "code du département à charger depuis le référentiel national intégré (01…95, 2A, 2B, 971…976 ; 69 = Rhône hors Métropole, 69M = Métropole de Lyon) ; défaut : $FNE_DEPARTEMENT")
 	centroids := fs.String("centroids", "", "CSV code_insee,latitude,longitude des centroïdes des communes (avec --departement)")
 	if err := parse(fs, usage, env, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("argument inattendu « %s »", fs.Arg(0))
+	}
+	// FNE_DEPARTEMENT and FNE_CENTROIDS stand for the options when no reference option is given, so that
+	// a deployment's migrate service keeps its département across restarts.
+	if !*skipRef && *refDir == "" && *depFlag == "" && env.Getenv != nil {
+		*depFlag = env.Getenv("FNE_DEPARTEMENT")
+		if *depFlag != "" && *centroids == "" {
+			*centroids = env.Getenv("FNE_CENTROIDS")
+		}
 	}
 	// Parse the reference before touching the database: an invalid file changes nothing.
 	parsed, note, err := migrateReference(*skipRef, *refDir, *depFlag, *centroids)

@@ -104,6 +104,14 @@ func TestMigrateDepartement(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "12 EPCI, 208 communes, population 478\u202f313 (millésime 2021 : 469\u202f623)\n\n") {
 		t.Fatalf("reference 69: code %d\n%s", code, out)
 	}
+	// FNE_DEPARTEMENT stands for --departement when no reference option is given (a deployment's
+	// migrate service); an explicit --reference wins.
+	t.Setenv("FNE_DEPARTEMENT", "974")
+	code, out, _ = run(append([]string{"migrate"}, conn...)...)
+	if code != ExitOK || !strings.Contains(out, "Référentiel chargé : La Réunion — 5 EPCI, 24 communes.") {
+		t.Fatalf("migrate with FNE_DEPARTEMENT=974: code %d\n%s", code, out)
+	}
+	t.Setenv("FNE_DEPARTEMENT", "")
 	for _, bad := range [][]string{{"--departement", "20"}, {"--departement", "23", "--reference", "x"}, {"--centroids", f}} {
 		if code, _, errOut := run(append(append([]string{"migrate"}, bad...), conn...)...); code != ExitUsage {
 			t.Errorf("migrate %v: code %d (%s), want usage error", bad, code, errOut)
