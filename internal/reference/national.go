@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/sdaasp-rhone/fne/internal/territory"
 	"github.com/sdaasp-rhone/fne/schemas"
@@ -58,9 +59,17 @@ type natEPCI struct {
 	deps               []string
 }
 
-// LoadNational reads the national reference embedded in the binary.
+var nationalCache struct {
+	once sync.Once
+	n    *National
+	err  error
+}
+
+// LoadNational reads the national reference embedded in the binary, once per process (it is never
+// modified: Scope builds new references).
 func LoadNational() (*National, error) {
-	return readNational(schemas.France, "reference/france")
+	nationalCache.once.Do(func() { nationalCache.n, nationalCache.err = readNational(schemas.France, "reference/france") })
+	return nationalCache.n, nationalCache.err
 }
 
 func readNational(fsys fs.FS, dir string) (*National, error) {
