@@ -478,3 +478,33 @@ func TestEquipmentFlowsToLastMonth(t *testing.T) {
 		t.Errorf("flow months %v, want 2025-08..2026-10 with 2025-10", months)
 	}
 }
+
+// Paris is one commune in one EPCI: the generator still writes every file (no index past the only
+// commune), with 34 posts and 596 places for 2,103,778 inhabitants ((2103778 / 478313)^0.6 = 2.432:
+// 14 × 2.432 = 34.0, 245 × 2.432 = 595.9), and a reconditioning chain even if none is drawn.
+func TestParisOneCommune(t *testing.T) {
+	nat, err := reference.LoadNational()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := nat.Scope("75")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	res, err := Generate(dir, Options{Ref: p.Ref, End: testEnd, Seed: 1, Scale: 0.05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Posts != 34 || res.Places != 596 {
+		t.Errorf("Paris: %d posts, %d places; want 34 and 596", res.Posts, res.Places)
+	}
+	_, rows := readCSV(t, filepath.Join(dir, "equipements.csv"))
+	kinds := map[string]bool{}
+	for _, r := range rows {
+		kinds[r[2]] = true
+	}
+	if !kinds["structures_reconditionnement_actives"] || !kinds["pc_reconditionnes_distribues"] || !kinds["foyers_equipes"] {
+		t.Errorf("equipment indicators written for Paris: %v", kinds)
+	}
+}

@@ -71,6 +71,18 @@ func (g *gen) equipment() error {
 			}
 		}
 	}
+	// At least one reconditioning chain, so that its indicator has data in a territory of few EPCI (Paris:
+	// one): the densest EPCI gets it when none was drawn.
+	if len(recond) == 0 {
+		best := 0
+		for e, m := range g.epcis {
+			if m.factor > g.epcis[best].factor {
+				best = e
+			}
+		}
+		recond[best] = true
+		put(first, "epci:"+g.epcis[best].info.Siren, "structures_reconditionnement_actives", 1, "Réseau du réemploi", "")
+	}
 	// Reconditioned PCs: flows from a few communes of the EPCI with a reconditioning structure.
 	for e := range g.epcis {
 		if !recond[e] {
@@ -96,7 +108,7 @@ func (g *gen) equipment() error {
 	put(last-1, "epci:"+g.epcis[0].info.Siren, "foyers_connectes", 12, "Opérateurs", "correction du chiffre transmis")
 	// Planted invalid rows: an unknown indicator and an impossible period.
 	_ = cw.Write([]string{monthKey(g.months[last]), "com:" + cs[0].Code, "tablettes_pretees", "3", "Médiathèque", ""})
-	_ = cw.Write([]string{fmt.Sprintf("%d-13", g.months[last].Year()), "com:" + cs[1].Code, "pc_dons", "2", "Recyclerie solidaire", ""})
+	_ = cw.Write([]string{fmt.Sprintf("%d-13", g.months[last].Year()), "com:" + cs[1%len(cs)].Code, "pc_dons", "2", "Recyclerie solidaire", ""})
 	cw.Flush()
 	if err := cw.Error(); err != nil {
 		return err
