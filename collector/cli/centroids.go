@@ -23,3 +23,11 @@ func noteNoCentroid(w io.Writer, cat *catalogue.Catalogue, ref *territory.Refere
 		}
 	}
 }
+
+// nCommunes is "1 commune" or "N communes" (Paris is one commune).
+func nCommunes(n int) string {
+	if n == 1 {
+		return "1 commune"
+	}
+	return fmt.Sprintf("%d communes", n)
+}

@@ -81,7 +81,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 			if _, err := reference.Load(ctx, conn, national); err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Stdout, "Référentiel chargé : %s — %d EPCI, %d communes.\n", national.Ref.DepartementNom, len(national.Ref.EPCIs), len(national.Ref.Communes))
+			fmt.Fprintf(env.Stdout, "Référentiel chargé : %s — %d EPCI, %s.\n", national.Ref.DepartementNom, len(national.Ref.EPCIs), nCommunes(len(national.Ref.Communes)))
 			if ref, err = reference.Current(ctx, conn); err != nil {
 				return err
 			}

@@ -77,9 +77,9 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(env.Stdout, note)
 	}
 	if lr.Changed {
-		fmt.Fprintf(env.Stdout, "Référentiel chargé : %s — %d EPCI, %d communes.\n", parsed.Ref.DepartementNom, lr.EPCI, lr.Communes)
+		fmt.Fprintf(env.Stdout, "Référentiel chargé : %s — %d EPCI, %s.\n", parsed.Ref.DepartementNom, lr.EPCI, nCommunes(lr.Communes))
 	} else {
-		fmt.Fprintf(env.Stdout, "Référentiel inchangé : %s — %d EPCI, %d communes.\n", parsed.Ref.DepartementNom, lr.EPCI, lr.Communes)
+		fmt.Fprintf(env.Stdout, "Référentiel inchangé : %s — %d EPCI, %s.\n", parsed.Ref.DepartementNom, lr.EPCI, nCommunes(lr.Communes))
 	}
 	return nil
 }
@@ -155,7 +155,7 @@ func runReference(ctx context.Context, env *Env, args []string) error {
 	for _, c := range ref.Communes {
 		pop2021 += uint64(c.Population2021)
 	}
-	fmt.Fprintf(env.Stdout, "%s (%s) : %d EPCI, %d communes, population %s", ref.DepartementNom, ref.Root(), len(ref.EPCIs), len(ref.Communes), thousands(root.Population))
+	fmt.Fprintf(env.Stdout, "%s (%s) : %d EPCI, %s, population %s", ref.DepartementNom, ref.Root(), len(ref.EPCIs), nCommunes(len(ref.Communes)), thousands(root.Population))
 	if pop2021 > 0 {
 		fmt.Fprintf(env.Stdout, " (millésime 2021 : %s)", thousands(pop2021))
 	}
