@@ -310,6 +310,7 @@ func (d *Datasource) query(ctx context.Context, eng Engine, sc scoped, dq backen
 		if multi {
 			f.Meta.Custom = map[string]string{"territory": t.ID.String()}
 		}
+		addCentroidNotice(f, sc.ref, t.ID, q.QueryType, q.Indicator)
 		frames = append(frames, f)
 	}
 	return frames, nil
