@@ -132,3 +132,25 @@ func TestParseAnotherDepartement(t *testing.T) {
 		t.Errorf("dep:69 in an Ain reference: err = %v, want ErrUnknown", err)
 	}
 }
+
+// A custom folder may leave latitude and longitude empty (centroid unknown), not one of them.
+func TestParseEmptyCentroid(t *testing.T) {
+	m := embeddedCopy(t)
+	b := string(m["rhone_communes.csv"].Data)
+	// Affoux (69001) loses its centroid: 45.844,4.414 → empty.
+	m["rhone_communes.csv"] = &fstest.MapFile{Data: []byte(strings.Replace(b, ",395,45.844,4.414", ",395,,", 1))}
+	p, err := Parse(m, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := p.Ref.Commune("69001"); !c.NoCentroid {
+		t.Errorf("69001: %+v, want no centroid", c)
+	}
+	if c, _ := p.Ref.Commune("69002"); c.NoCentroid {
+		t.Errorf("69002 lost its centroid")
+	}
+	m["rhone_communes.csv"] = &fstest.MapFile{Data: []byte(strings.Replace(b, ",395,45.844,4.414", ",395,,4.414", 1))}
+	if _, err := Parse(m, "."); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "ligne 2, colonne 8 (latitude)") {
+		t.Errorf("latitude alone empty: %v", err)
+	}
+}
