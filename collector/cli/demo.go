@@ -26,7 +26,7 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 	endFlag := fs.String("end", "", "dernier mois des 24 mois générés (défaut : le mois précédent)")
 	seed := fs.Uint64("seed", 1, "graine du générateur : même graine et même --end, mêmes fichiers")
 	noIngest := fs.Bool("no-ingest", false, "générer les fichiers sans les ingérer (référentiel intégré, sans ClickHouse)")
-	depFlag := fs.String("departement", "", "département du référentiel national (01…95, 2A, 2B, 971…976, 69M) : chargé dans la base s'il n'y est pas déjà en vigueur")
+	depFlag := fs.String("departement", "", "département du référentiel national (01…95, 2A, 2B, 971…974, 976, 69M) : chargé dans la base s'il n'y est pas déjà en vigueur")
 	if err := parse(fs, usage, env, args); err != nil {
 		return err
 	}

@@ -22,8 +22,8 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 	refDir := fs.String("reference", "", "dossier du référentiel (territoire.yaml + CSV) ; défaut : celui intégré au binaire")
 	cluster := fs.String("cluster", "", "nom du cluster ClickHouse : tables répliquées + distribuées, DDL ON CLUSTER")
 	skipRef := fs.Bool("skip-reference", false, "ne pas charger le référentiel")
-	depFlag := fs.String("departement", "", "code du département à charger depuis le référentiel national intégré (01…95, 2A, 2B, 971…976 ; 69 = Rhône hors Métropole, 69M = Métropole de Lyon) ; défaut : $FNE_DEPARTEMENT")
-	centroids := fs.String("centroids", "", "CSV code_insee,latitude,longitude des centroïdes des communes (avec --departement)")
+	depFlag := fs.String("departement", "", "code du département à charger depuis le référentiel national intégré (FNE_DEPARTEMENT ; 01…95, 2A, 2B, 971…974, 976 ; 69 = Rhône hors Métropole, 69M = Métropole de Lyon)")
+	centroids := fs.String("centroids", "", "CSV code_insee,latitude,longitude des centroïdes des communes, avec --departement (FNE_CENTROIDS)")
 	if err := parse(fs, usage, env, args); err != nil {
 		return err
 	}
