@@ -79,6 +79,11 @@ func run(tgz, out string) error {
 	if err != nil {
 		return err
 	}
+	return generate(files, out)
+}
+
+// generate writes the three files from the package's data files (by their path in the tarball).
+func generate(files map[string][]byte, out string) error {
 	var (
 		communes []commune
 		epcis    []epci
