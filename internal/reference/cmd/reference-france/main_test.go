@@ -18,7 +18,7 @@ var miniature = map[string][]byte{
  {"code":"69001","nom":"C","type":"commune-actuelle","zone":"metro","departement":"69","region":"84","siren":"216900019","population":398},
  {"code":"69381","nom":"Lyon 1er","type":"arrondissement-municipal","zone":"metro","departement":"69","region":"84","population":30000},
  {"code":"97501","nom":"Miquelon","type":"commune-actuelle","zone":"com","departement":"975","region":"975","population":596}]`),
-	"package/data/epci.json": []byte(`[{"code":"200000001","nom":"CC \"Deux, rives\"","type":"CC","membres":[{"code":"69002"},{"code":"01001"}]}]`),
+	"package/data/epci.json":         []byte(`[{"code":"200000001","nom":"CC \"Deux, rives\"","type":"CC","membres":[{"code":"69002"},{"code":"01001"}]}]`),
 	"package/data/departements.json": []byte(`[{"code":"69","nom":"Rhône","region":"84","zone":"metro"},{"code":"01","nom":"Ain","region":"84","zone":"metro"},{"code":"975","nom":"SPM","region":"975","zone":"com"}]`),
 	"package/data/regions.json":      []byte(`[{"code":"84","nom":"Auvergne-Rhône-Alpes","zone":"metro"}]`),
 }
