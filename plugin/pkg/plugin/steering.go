@@ -37,11 +37,6 @@ func AxesFrame(name string, t territory.Territory, rs []engine.Result, axes []in
 	}
 	n := len(axes)
 	label, title, terr := make([]string, n), make([]string, n), make([]string, n)
-	fields := []*data.Field{
-		named(data.NewField("axis", nil, label), "Axe"),
-		named(data.NewField("title", nil, title), "Intitulé"),
-		named(data.NewField("territory_name", nil, terr), "Territoire"),
-	}
 	cols := map[string][]int64{}
 	for _, st := range axisStatuses {
 		cols[st] = make([]int64, n)
@@ -51,6 +46,12 @@ func AxesFrame(name string, t territory.Territory, rs []engine.Result, axes []in
 		for _, st := range axisStatuses {
 			cols[st][i] = counts[a][st]
 		}
+	}
+	// data.NewField copies the values: every slice is filled before.
+	fields := []*data.Field{
+		named(data.NewField("axis", nil, label), "Axe"),
+		named(data.NewField("title", nil, title), "Intitulé"),
+		named(data.NewField("territory_name", nil, terr), "Territoire"),
 	}
 	for _, st := range axisStatuses {
 		f := decimals(named(data.NewField(st, nil, cols[st]), StatusLabels[st]), 0)
