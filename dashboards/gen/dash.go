@@ -91,4 +91,5 @@ func axisDesc(c *catalogueView, axis int) string {
 
 const statusRule = "Statut : atteint (la cible est atteinte) ; en bonne voie (au moins la trajectoire linéaire de la valeur de départ à la cible) ; " +
 	"à surveiller (au moins 80 % de la trajectoire) ; en retard ; sans données."
+
 type cogVar = cog.Builder[dashboard.VariableModel]

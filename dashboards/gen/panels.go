@@ -102,14 +102,16 @@ func q(ref, qtype string) fneQuery {
 	return fneQuery{RefID: ref, Datasource: &dsFNE, QueryType: qtype}
 }
 
-func (q fneQuery) ind(id string) fneQuery      { q.Indicator = id; return q }
-func (q fneQuery) terr(t string) fneQuery      { q.Territory = t; return q }
-func (q fneQuery) axis(a int) fneQuery         { q.Axis = &a; return q }
-func (q fneQuery) level(l string) fneQuery     { q.Level = l; return q }
-func (q fneQuery) due(months int) fneQuery     { q.DueWithin = months; return q }
-func (q fneQuery) oneEPCI() fneQuery           { q.DefaultLevel = "epci"; return q }
-func (q fneQuery) epci() fneQuery              { return q.terr("$epci").oneEPCI() }
-func (q fneQuery) targets() []cog.Builder[variants.Dataquery] { return []cog.Builder[variants.Dataquery]{q} }
+func (q fneQuery) ind(id string) fneQuery  { q.Indicator = id; return q }
+func (q fneQuery) terr(t string) fneQuery  { q.Territory = t; return q }
+func (q fneQuery) axis(a int) fneQuery     { q.Axis = &a; return q }
+func (q fneQuery) level(l string) fneQuery { q.Level = l; return q }
+func (q fneQuery) due(months int) fneQuery { q.DueWithin = months; return q }
+func (q fneQuery) oneEPCI() fneQuery       { q.DefaultLevel = "epci"; return q }
+func (q fneQuery) epci() fneQuery          { return q.terr("$epci").oneEPCI() }
+func (q fneQuery) targets() []cog.Builder[variants.Dataquery] {
+	return []cog.Builder[variants.Dataquery]{q}
+}
 
 // queries lists several queries of one panel.
 func queries(qs ...fneQuery) []cog.Builder[variants.Dataquery] {
@@ -142,7 +144,9 @@ func (promQuery) Validate() error       { return nil }
 // Build makes a query its own builder.
 func (p promQuery) Build() (variants.Dataquery, error) { return p, nil }
 
-func (p promQuery) targets() []cog.Builder[variants.Dataquery] { return []cog.Builder[variants.Dataquery]{p} }
+func (p promQuery) targets() []cog.Builder[variants.Dataquery] {
+	return []cog.Builder[variants.Dataquery]{p}
+}
 
 func prom(ref, expr, legend string, instant bool) promQuery {
 	return promQuery{RefID: ref, Datasource: &dsProm, Expr: expr, LegendFormat: legend, Range: !instant, Instant: instant, EditorMode: "code"}
@@ -195,7 +199,9 @@ func (l *layout) row(title string) {
 
 // ---- field config helpers
 
-func prop(id string, v any) dashboard.DynamicConfigValue { return dashboard.DynamicConfigValue{Id: id, Value: v} }
+func prop(id string, v any) dashboard.DynamicConfigValue {
+	return dashboard.DynamicConfigValue{Id: id, Value: v}
+}
 
 func rename(display string, more ...dashboard.DynamicConfigValue) []dashboard.DynamicConfigValue {
 	return append([]dashboard.DynamicConfigValue{prop("displayName", display)}, more...)

@@ -196,13 +196,13 @@ func gapsPanel(title, desc, nameLabel string, query fneQuery) *table.PanelBuilde
 // and a legend box would cover markers.
 func markerMap(title, desc string, query fneQuery, sizeMax int) *geomap.PanelBuilder {
 	style := map[string]any{
-		"color":   map[string]any{"field": "status", "fixed": "#8e8e8e"},
-		"size":    map[string]any{"field": "population", "fixed": 8, "min": 6, "max": sizeMax},
-		"opacity": 0.8,
-		"symbol":  map[string]any{"fixed": "img/icons/marker/circle.svg", "mode": "fixed"},
+		"color":       map[string]any{"field": "status", "fixed": "#8e8e8e"},
+		"size":        map[string]any{"field": "population", "fixed": 8, "min": 6, "max": sizeMax},
+		"opacity":     0.8,
+		"symbol":      map[string]any{"fixed": "img/icons/marker/circle.svg", "mode": "fixed"},
 		"symbolAlign": map[string]any{"horizontal": "center", "vertical": "center"},
-		"textConfig": map[string]any{"fontSize": 12, "offsetX": 0, "offsetY": 0, "textAlign": "center", "textBaseline": "middle"},
-		"rotation":   map[string]any{"fixed": 0, "max": 360, "min": -360, "mode": "mod"},
+		"textConfig":  map[string]any{"fontSize": 12, "offsetX": 0, "offsetY": 0, "textAlign": "center", "textBaseline": "middle"},
+		"rotation":    map[string]any{"fixed": 0, "max": 360, "min": -360, "mode": "mod"},
 	}
 	layer := common.MapLayerOptions{
 		Type: "markers", Name: "Statut par territoire",
