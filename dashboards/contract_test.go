@@ -479,3 +479,40 @@ func statusMappingOf(t *testing.T, p map[string]any) map[string]any {
 	t.Fatal("pas de libellés de statut")
 	return nil
 }
+
+// Where Grafana lets the deployment choose (language, date formats), both deployments choose French.
+func TestGrafanaLocaleIsFrench(t *testing.T) {
+	want := map[string]string{
+		"GF_USERS_DEFAULT_LANGUAGE": "fr-FR", "GF_DATE_FORMATS_USE_BROWSER_LOCALE": "false",
+		"GF_DATE_FORMATS_FULL_DATE": "DD/MM/YYYY HH:mm:ss", "GF_DATE_FORMATS_INTERVAL_DAY": "DD/MM",
+		"GF_DATE_FORMATS_INTERVAL_HOUR": "DD/MM HH:mm", "GF_DATE_FORMATS_INTERVAL_MONTH": "MM/YYYY",
+		"GF_DATE_FORMATS_DEFAULT_TIMEZONE": "Europe/Paris", "GF_DATE_FORMATS_DEFAULT_WEEK_START": "monday",
+	}
+	compose := envOf(t, composeServices(t)["grafana"])
+	k8s := map[string]string{}
+	for _, d := range readYAMLDocs(t, deployDir+"/k8s/grafana.yaml") {
+		walk(d, func(key string, v any) {
+			if key != "containers" {
+				return
+			}
+			for _, c := range v.([]any) {
+				cm := c.(map[string]any)
+				if cm["name"] != "grafana" {
+					continue
+				}
+				for _, e := range cm["env"].([]any) {
+					em := e.(map[string]any)
+					k8s[toString(em["name"])] = toString(em["value"])
+				}
+			}
+		})
+	}
+	for k, v := range want {
+		if compose[k] != v {
+			t.Errorf("docker-compose.yml, grafana : %s=%q, attendu %q", k, compose[k], v)
+		}
+		if k8s[k] != v {
+			t.Errorf("k8s/grafana.yaml : %s=%q, attendu %q", k, k8s[k], v)
+		}
+	}
+}
