@@ -129,9 +129,11 @@ func dated(f *data.Field) *data.Field {
 	return f
 }
 
-// FormatNumber writes v the French way: decimal comma, narrow no-break space between thousands.
+// FormatNumber writes v the French way: decimal comma, narrow no-break space between thousands, halves
+// rounded away from zero (4,25 → 4,3, as a reader rounds).
 func FormatNumber(v float64, decimals int) string {
-	s := strconv.FormatFloat(math.Abs(v), 'f', decimals, 64)
+	p := math.Pow(10, float64(decimals))
+	s := strconv.FormatFloat(math.Round(math.Abs(v)*p)/p, 'f', decimals, 64)
 	intPart, frac, _ := strings.Cut(s, ".")
 	var b strings.Builder
 	if v < 0 && strings.Trim(s, "0.") != "" {
