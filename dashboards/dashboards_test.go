@@ -818,3 +818,26 @@ func TestNoRegexpFieldSelectors(t *testing.T) {
 		}
 	}
 }
+
+// The COPIL view is one 1920×1080 screen: no section to unfold, at most 25 grid rows (25 × 30 px + 24 ×
+// 8 px margins = 942 px, under 1 080 px less Grafana's header), and the grid of the 19 indicators tall
+// enough for its 19 rows (36 px each, plus header row and panel title) without a scroll bar.
+func TestCOPILFitsOneScreen(t *testing.T) {
+	d := load(t, "copil.json")
+	bottom := 0
+	for _, p := range allPanels(d.Panels) {
+		if p.Type == "row" {
+			t.Errorf("section %q : le COPIL tient sur un écran, sans section à déplier", p.Title)
+		}
+		bottom = max(bottom, p.GridPos.Y+p.GridPos.H)
+		if p.Type == "table" && len(p.Targets) == 1 && p.Targets[0]["queryType"] == "scorecard" {
+			px := p.GridPos.H*30 + (p.GridPos.H-1)*8
+			if need := 32 + 36 + 19*36; px < need {
+				t.Errorf("grille des indicateurs : %d px pour %d px de lignes", px, need)
+			}
+		}
+	}
+	if bottom > 25 {
+		t.Errorf("le COPIL descend à la ligne %d de la grille, au plus 25 pour un écran 1080 px", bottom)
+	}
+}
