@@ -216,7 +216,7 @@ func titleFits(title string, w float64, longest int) bool {
 	return float64(n)*7.3+60 <= w*1600/24
 }
 
-func num(v any) (float64, bool) { f, ok := v.(float64); return f, ok }
+func asNum(v any) (float64, bool) { f, ok := v.(float64); return f, ok }
 
 // checkDashboard returns every breach of the contract in one dashboard.
 func (k contract) checkDashboard(file string, d map[string]any) []string {
@@ -255,20 +255,20 @@ func (k contract) checkDashboard(file string, d map[string]any) []string {
 				bad(p, "champ %q : format de date %q, attendu DD/MM/YYYY", f, u)
 			}
 			if u == "percent" {
-				if lo, ok := num(c["min"]); !ok || lo != 0 {
+				if lo, ok := asNum(c["min"]); !ok || lo != 0 {
 					bad(p, "champ %q : pourcentage sans minimum 0", f)
 				}
-				if hi, ok := num(c["max"]); !ok || hi != 100 {
+				if hi, ok := asNum(c["max"]); !ok || hi != 100 {
 					bad(p, "champ %q : pourcentage sans maximum 100 (la barre dépasserait son échelle)", f)
 				}
 			}
 			if f == "progress" || (isGauge(c) && u == "percent") {
-				if hi, ok := num(c["max"]); !ok || hi != 100 {
+				if hi, ok := asNum(c["max"]); !ok || hi != 100 {
 					bad(p, "champ %q : barre d'avancement sans maximum 100 (au-delà elle doit être pleine)", f)
 				}
 			}
 			if countFields[f] && !p.excluded(f) {
-				if dec, ok := num(c["decimals"]); !ok || dec != 0 {
+				if dec, ok := asNum(c["decimals"]); !ok || dec != 0 {
 					bad(p, "champ %q : un effectif s'affiche sans décimale", f)
 				}
 			}
@@ -301,7 +301,7 @@ func (k contract) checkDashboard(file string, d map[string]any) []string {
 				if c["unit"] != want.Unit {
 					bad(p, "unité %v, attendu %q pour « %s »", c["unit"], want.Unit, unitOf)
 				}
-				if dec, ok := num(c["decimals"]); !ok || dec != float64(want.Decimals) {
+				if dec, ok := asNum(c["decimals"]); !ok || dec != float64(want.Decimals) {
 					bad(p, "%v décimales, attendu %d pour « %s »", c["decimals"], want.Decimals, unitOf)
 				}
 				if want.AxisLabel != "" && p.typ == "timeseries" {
