@@ -90,7 +90,7 @@ func sampleFrames(t *testing.T) []*data.Frame {
 	now := time.Date(2026, 11, 15, 12, 0, 0, 0, time.UTC)
 	frames = append(frames,
 		plugin.ScorecardFrame("scorecard", results, ""),
-		plugin.AxesFrame("axes", territory.Territory{Name: "Rhône"}, results, []int{1, 2, 3}, ""),
+		plugin.AxesFrame("axes", territory.Territory{Name: "Rhône"}, engine.Month{Year: 2026, Month: 10}, results, []int{1, 2, 3}, ""),
 		plugin.ChangesFrame("changes", results, results, ""),
 		plugin.GapsFrame("gaps", []engine.Gap{{Territory: territory.MustParse("com:69264"), Name: "C", Indicator: inds[0].ID, Label: "manque", Value: &v, Target: &tg, Population: 10}}, inds, ""),
 		plugin.MilestonesFrame("milestones", []engine.Milestone{{Action: "1.1", Jalon: "J", Libelle: "L", Statut: "en_cours", DatePrevue: &day}}, now, ""),

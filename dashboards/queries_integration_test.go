@@ -106,7 +106,7 @@ var contractFields = map[string][]string{
 	"gaps":       {"territory", "name", "indicator", "label", "value", "target", "population"},
 	"milestones": {"action", "jalon", "libelle", "statut", "date_prevue", "date_realisee", "en_retard", "echeance"},
 	"freshness":  {"source", "last_run", "last_success", "last_status", "last_data", "rows_rejected", "stale", "last_run_ago", "last_success_ago"},
-	"axes":       {"axis", "title", "territory_name", "en_retard", "a_surveiller", "en_bonne_voie", "atteint", "sans_donnees"},
+	"axes":       {"axis", "title", "territory_name", "period_label", "en_retard", "a_surveiller", "en_bonne_voie", "atteint", "sans_donnees"},
 	"changes":    {"axis", "action", "id", "label", "direction", "previous_status", "status", "previous_value_text", "value_text"},
 }
 

@@ -50,6 +50,10 @@ func TestCOPILOnFixture(t *testing.T) {
 		// relais informés, relais qui connaissent l'offre).
 		for axis, n := range map[int]int64{1: 5, 2: 7, 3: 5} {
 			tile := frames[fmt.Sprintf("axes/<nil>/<nil>/<nil>/%d", axis)]
+			// The fixture range ends on 31/10/2026: October is evaluated, written in words.
+			if got := str(t, tile, "period_label", 0); got != "octobre 2026" {
+				t.Errorf("mois évalué : %q", got)
+			}
 			if rows(tile) != 1 || str(t, tile, "axis", 0) != plugin.AxisLabel(axis) || str(t, tile, "title", 0) != plugin.AxisTitles[axis] {
 				t.Fatalf("tuile de l'axe %d : %d lignes, %q, %q", axis, rows(tile), str(t, tile, "axis", 0), str(t, tile, "title", 0))
 			}

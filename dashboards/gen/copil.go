@@ -17,8 +17,9 @@ func copil(c *catalogueView) (dashboard.Dashboard, error) {
 		return dashboard.Dashboard{}, err
 	}
 	for a := 1; a <= 3; a++ {
-		l.add(axisTile(a, q("A", "axes")), 8, 4)
+		l.add(axisTile(a, q("A", "axes")), 7, 4)
 	}
+	l.add(monthStat("Mois évalué", q("A", "axes")), 3, 4)
 	l.newline()
 	top := l.y
 	l.put(trafficLights("Les 19 indicateurs du dernier mois",

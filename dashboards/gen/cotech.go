@@ -24,7 +24,8 @@ func cotech(c *catalogueView) (dashboard.Dashboard, error) {
 	l.add(textPanel("Lire ce tableau de bord",
 		"Choisissez le **mois examiné** en haut de page (par défaut le dernier mois complet) : toute la revue le suit. "+
 			"D'abord ce qui a changé depuis le mois précédent, puis les courbes de chaque axe face à leur trajectoire (pointillés), "+
-			"la comparaison des EPCI pour l'indicateur choisi, les territoires sous leurs cibles, les jalons et la fraîcheur des sources."), 24, 3)
+			"la comparaison des EPCI pour l'indicateur choisi, les territoires sous leurs cibles, les jalons et la fraîcheur des sources."), 18, 4)
+	l.add(shifted(monthStat("Mois examiné", q("A", "axes"))), 6, 4)
 
 	l.row("Ce qui a changé depuis le mois précédent")
 	l.add(shifted(changesPanel()), 14, 9)

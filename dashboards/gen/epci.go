@@ -24,7 +24,8 @@ func epci(c *catalogueView) (dashboard.Dashboard, error) {
 	if err != nil {
 		return dashboard.Dashboard{}, err
 	}
-	l.add(territoryStat(), 8, 4)
+	l.add(territoryStat(), 5, 4)
+	l.add(monthStat("Mois évalué", q("A", "axes").epci()), 3, 4)
 	l.add(c.statPanel("ctx.lieux", "Lieux d'accompagnement", q("A", "series").epci(), ""), 4, 4)
 	l.add(c.statPanel("ctx.lieux_10000_hab", "Lieux pour 10 000 hab.", q("A", "series").epci(), ""), 4, 4)
 	l.add(c.statPanel("a2.population_zone_blanche", "Population à plus de 10 km", q("A", "series").epci(), ""), 4, 4)
@@ -73,14 +74,9 @@ func epci(c *catalogueView) (dashboard.Dashboard, error) {
 
 // territoryStat names the EPCI every figure of the page is about.
 func territoryStat() *stat.PanelBuilder {
-	return stat.NewPanelBuilder().Title("EPCI affiché").
-		Description("Le territoire de toutes les valeurs de la page : l'EPCI choisi en haut de page, celui de l'organisation, ou à défaut le premier EPCI du département.").
-		Datasource(dsFNE).Targets(q("A", "axes").epci().axis(1).targets()).
-		WithTransformation(organize([]string{"territory_name"}, append([]string{"axis", "title"}, statusesWorstFirst...)...)).
-		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"}).Values(false).Fields("/.*/")).
-		TextMode(common.BigValueTextModeValue).ColorMode(common.BigValueColorModeNone).
-		GraphMode(common.BigValueGraphModeNone).JustifyMode(common.BigValueJustifyModeAuto).
-		Orientation(common.VizOrientationAuto).WideLayout(true).ShowPercentChange(false).NoValue("Aucun EPCI")
+	return textStat("EPCI affiché",
+		"Le territoire de toutes les valeurs de la page : l'EPCI choisi en haut de page, celui de l'organisation, ou à défaut le premier EPCI du département.",
+		"territory_name", q("A", "axes").epci().axis(1), "Aucun EPCI")
 }
 
 // communeTable is a breakdown by commune; bars compare communes (total in the footer for counts).

@@ -111,7 +111,7 @@ func axisTile(axis int, query fneQuery) *stat.PanelBuilder {
 			"Atteint : la cible est atteinte ; en bonne voie : au moins la trajectoire vers la cible ; à surveiller : au moins 80 %% de la trajectoire ; en retard : en dessous.",
 			axis, plugin.AxisTitles[axis])).
 		Datasource(dsFNE).Targets(query.axis(axis).targets()).
-		WithTransformation(organize(statusesWorstFirst, "axis", "title", "territory_name")).
+		WithTransformation(organize(statusesWorstFirst, "axis", "title", "territory_name", "period_label")).
 		Decimals(0).Min(0).NoValue("Aucune donnée").
 		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"}).Values(false)).
 		TextMode(common.BigValueTextModeValueAndName).ColorMode(common.BigValueColorModeBackground).
@@ -121,6 +121,30 @@ func axisTile(axis int, query fneQuery) *stat.PanelBuilder {
 		b = b.OverrideByName(st, rename(plugin.StatusLabels[st], fixedColor(plugin.StatusColors[st]), decimals(0)))
 	}
 	return b
+}
+
+// textStat shows one text field of the axes frame (territory_name, period_label) as a big value.
+func textStat(title, desc, field string, query fneQuery, noValue string) *stat.PanelBuilder {
+	drop := append([]string{"axis", "title", "territory_name", "period_label"}, statusesWorstFirst...)
+	keep := []string{field}
+	var others []string
+	for _, d := range drop {
+		if d != field {
+			others = append(others, d)
+		}
+	}
+	return stat.NewPanelBuilder().Title(title).Description(desc).Datasource(dsFNE).Targets(query.targets()).
+		WithTransformation(organize(keep, others...)).
+		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"}).Values(false).Fields("/.*/")).
+		TextMode(common.BigValueTextModeValue).ColorMode(common.BigValueColorModeNone).
+		GraphMode(common.BigValueGraphModeNone).JustifyMode(common.BigValueJustifyModeAuto).
+		Orientation(common.VizOrientationAuto).WideLayout(true).ShowPercentChange(false).NoValue(noValue)
+}
+
+// monthStat names the month every status of the page is evaluated for (« octobre 2026 »).
+func monthStat(title string, query fneQuery) *stat.PanelBuilder {
+	return textStat(title, "Le mois pour lequel les statuts sont évalués : celui qui contient la fin de la période choisie (par défaut le dernier mois complet).",
+		"period_label", query.axis(1), "Aucun mois")
 }
 
 // milestonesPanel lists milestones; due > 0 keeps only the late ones and those due within due months.

@@ -193,6 +193,13 @@ func FormatAgo(t *time.Time, now time.Time) string {
 	return fmt.Sprintf("%s%d mois", prefix, int(d/(30*24*time.Hour)))
 }
 
+var frenchMonths = [...]string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
+
+// MonthLabel is a month as a sentence writes it: « octobre 2026 ».
+func MonthLabel(m engine.Month) string {
+	return fmt.Sprintf("%s %d", frenchMonths[m.Month-1], m.Year)
+}
+
 // Change is the direction of a value between two months: "hausse", "baisse", "stable", "" (unknown).
 func Change(trend *float64) string {
 	switch {

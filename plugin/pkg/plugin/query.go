@@ -350,7 +350,7 @@ func (d *Datasource) query(ctx context.Context, eng Engine, sc scoped, dq backen
 			if q.Axis > 0 {
 				axes = []int{int(q.Axis)}
 			}
-			f = AxesFrame(name, t, rs, axes, fmt.Sprintf("axes %s %s", t.ID, to))
+			f = AxesFrame(name, t, to, rs, axes, fmt.Sprintf("axes %s %s", t.ID, to))
 		case TypeChanges:
 			cur, err := eng.Evaluate(ctx, t.ID, to)
 			if err != nil {

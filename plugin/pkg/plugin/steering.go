@@ -16,10 +16,11 @@ import (
 // Evaluate calls as the scorecard: how many indicators of each axis are in each status (`axes`), and
 // which indicators changed status since the previous month (`changes`).
 
-// AxesFrame is one row per axis: its label and roadmap title, then the count of indicators in each
+// AxesFrame is one row per axis: its label and roadmap title, the territory and the month evaluated
+// (period_label, « octobre 2026 »), then the count of indicators in each
 // status, worst first (fields en_retard, a_surveiller, en_bonne_voie, atteint, sans_donnees). Context
 // indicators (axis 0) have no status to steer and are left out; sans_cible counts as sans_donnees.
-func AxesFrame(name string, t territory.Territory, rs []engine.Result, axes []int, executed string) *data.Frame {
+func AxesFrame(name string, t territory.Territory, m engine.Month, rs []engine.Result, axes []int, executed string) *data.Frame {
 	counts := map[int]map[string]int64{}
 	for _, a := range axes {
 		counts[a] = map[string]int64{}
@@ -36,13 +37,13 @@ func AxesFrame(name string, t territory.Territory, rs []engine.Result, axes []in
 		c[st]++
 	}
 	n := len(axes)
-	label, title, terr := make([]string, n), make([]string, n), make([]string, n)
+	label, title, terr, period := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	cols := map[string][]int64{}
 	for _, st := range axisStatuses {
 		cols[st] = make([]int64, n)
 	}
 	for i, a := range axes {
-		label[i], title[i], terr[i] = AxisLabel(a), AxisTitles[a], t.Name
+		label[i], title[i], terr[i], period[i] = AxisLabel(a), AxisTitles[a], t.Name, MonthLabel(m)
 		for _, st := range axisStatuses {
 			cols[st][i] = counts[a][st]
 		}
@@ -52,6 +53,7 @@ func AxesFrame(name string, t territory.Territory, rs []engine.Result, axes []in
 		named(data.NewField("axis", nil, label), "Axe"),
 		named(data.NewField("title", nil, title), "Intitulé"),
 		named(data.NewField("territory_name", nil, terr), "Territoire"),
+		named(data.NewField("period_label", nil, period), "Mois évalué"),
 	}
 	for _, st := range axisStatuses {
 		f := decimals(named(data.NewField(st, nil, cols[st]), StatusLabels[st]), 0)

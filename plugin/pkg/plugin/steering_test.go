@@ -33,6 +33,10 @@ func TestAxesQueryCountsStatusesPerAxis(t *testing.T) {
 	if got := column(t, a, "territory_name"); got[0] != "Testland" {
 		t.Errorf("territoire = %v", got)
 	}
+	// The range ends in October 2026: the month evaluated, in words.
+	if got := column(t, a, "period_label"); got[0] != "octobre 2026" {
+		t.Errorf("mois = %v", got)
+	}
 	if got := column(t, resp.Responses["B"].Frames[0], "title"); !reflect.DeepEqual(got, []any{AxisTitles[2]}) {
 		t.Errorf("axe 2 seul : %v", got)
 	}
