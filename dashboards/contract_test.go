@@ -224,6 +224,23 @@ func (k contract) checkDashboard(file string, d map[string]any) []string {
 	bad := func(p contractPanel, format string, a ...any) {
 		out = append(out, p.where()+" : "+fmt.Sprintf(format, a...))
 	}
+	// Template variables: a datasource variable's plugin type, a query variable's datasource.
+	tmpl, _ := d["templating"].(map[string]any)
+	vars, _ := tmpl["list"].([]any)
+	for _, v := range vars {
+		vm, _ := v.(map[string]any)
+		typ := ""
+		switch vm["type"] {
+		case "datasource":
+			typ = toString(vm["query"])
+		case "query":
+			ds, _ := vm["datasource"].(map[string]any)
+			typ = toString(ds["type"])
+		}
+		if typ != "" && !k.provisioned[file][typ] {
+			out = append(out, fmt.Sprintf("%s, variable %v : source de données %q que le déploiement ne provisionne pas pour ce tableau", file, vm["name"], typ))
+		}
+	}
 	for _, p := range contractPanels(file, d) {
 		if p.typ == "row" {
 			continue
@@ -445,6 +462,13 @@ func TestContractCatchesBrokenPanels(t *testing.T) {
 		}},
 		{"source non provisionnée", "epci.json", "ne provisionne pas", func(d map[string]any) {
 			find(d, "EPCI affiché")["datasource"] = map[string]any{"type": "prometheus", "uid": "${prom}"}
+		}},
+		{"variable sur une source non provisionnée", "cotech.json", "variable ds", func(d map[string]any) {
+			for _, v := range d["templating"].(map[string]any)["list"].([]any) {
+				if vm := v.(map[string]any); vm["name"] == "ds" {
+					vm["query"] = "grafana-clickhouse-datasource"
+				}
+			}
 		}},
 	}
 	for _, c := range cases {
