@@ -149,7 +149,7 @@ export const FIELDS_BY_TYPE: Record<QueryType, TypeFields> = {
   series: { axis: true, indicator: 'required', territory: true, level: false },
   scorecard: { axis: true, indicator: 'optional', territory: true, level: false },
   breakdown: { axis: true, indicator: 'required', territory: true, level: true },
-  gaps: { axis: true, indicator: 'optional', territory: true, level: true },
+  gaps: { axis: true, indicator: 'optional', territory: true, level: false },
   milestones: { axis: true, indicator: false, territory: false, level: false },
   freshness: { axis: false, indicator: false, territory: false, level: false },
   axes: { axis: true, indicator: false, territory: true, level: false },

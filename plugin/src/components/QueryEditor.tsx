@@ -123,7 +123,6 @@ export function QueryEditor({ query, onChange, onRunQuery, datasource }: Props) 
       indicator: next.indicator !== false ? query.indicator : undefined,
       territory: next.territory ? query.territory : undefined,
       level: next.level ? query.level : undefined,
-      dueWithin: value.value === 'milestones' ? query.dueWithin : undefined,
       axis: next.axis ? axis : 0,
     });
   };
