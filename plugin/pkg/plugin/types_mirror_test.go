@@ -33,6 +33,17 @@ func TestFrontendMirrorsQueryModel(t *testing.T) {
 	if strings.Join(ts, ",") != strings.Join(goTypes, ",") {
 		t.Errorf("types de requête : frontend %v, backend %v", ts, goTypes)
 	}
+	// datasource.ts sends only the types listed in QUERY_TYPE_OPTIONS (filterQuery): every backend type
+	// must be there, or its panels stay empty.
+	opts := regexp.MustCompile(`(?s)export const QUERY_TYPE_OPTIONS[^=]*= \[(.*?)\n\];`).FindStringSubmatch(src)
+	if opts == nil {
+		t.Fatal("QUERY_TYPE_OPTIONS absent de types.ts")
+	}
+	for _, ty := range goTypes {
+		if !strings.Contains(opts[1], "value: '"+ty+"'") {
+			t.Errorf("type %s absent de QUERY_TYPE_OPTIONS : le frontend ne l'enverrait pas", ty)
+		}
+	}
 	q := regexp.MustCompile(`(?s)export interface FneQuery extends DataQuery \{(.*?)\n\}`).FindStringSubmatch(src)
 	if q == nil {
 		t.Fatal("interface FneQuery absente de types.ts")
