@@ -7,7 +7,7 @@ WITH_CH := $(CH)/with-clickhouse.sh
 BIN := bin/fne
 export FNE_CLICKHOUSE_ADDR ?= 127.0.0.1:9000
 
-.PHONY: reference-france check-clickhouse-current all build test test-go test-frontend vet bench demo clickhouse-up clickhouse-down migrate plugin plugin-backend plugin-frontend up down clean
+.PHONY: reference-france dashboards check-clickhouse-current all build test test-go test-frontend vet bench demo clickhouse-up clickhouse-down migrate plugin plugin-backend plugin-frontend up down clean
 
 all: build
 
@@ -23,6 +23,11 @@ clickhouse-down:
 
 migrate: build clickhouse-up
 	$(BIN) migrate
+
+## dashboards: write dashboards/*.json from their Go code (dashboards/gen, Grafana Foundation SDK);
+## `go test ./dashboards/gen` fails when the committed files differ from what it generates.
+dashboards:
+	$(GO) run ./dashboards/gen -out dashboards
 
 ## test: every test, storage included, against a real ClickHouse started (and stopped) here.
 test: vet

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"testing"
 
@@ -26,6 +25,8 @@ var queryTypes = map[string]struct {
 	"gaps":       {false},
 	"milestones": {false},
 	"freshness":  {false},
+	"axes":       {false},
+	"changes":    {false},
 }
 
 var variableKinds = map[string]bool{"epci": true, "communes": true, "axes": true, "indicators": true}
@@ -145,7 +146,7 @@ var expected = []struct {
 	minPanels             int
 }{
 	{"collecte.json", "fne-collecte", "Collecte des données", "collecte", 8},
-	{"copil.json", "fne-copil", "Feuille de route — vue d'ensemble", "copil", 8},
+	{"copil.json", "fne-copil", "Feuille de route — vue d'ensemble", "copil", 6},
 	{"cotech.json", "fne-cotech", "Revue mensuelle", "cotech", 15},
 	{"epci.json", "fne-epci", "Couverture locale", "epci", 15},
 }
@@ -364,7 +365,7 @@ func TestPluginTargets(t *testing.T) {
 // checkPluginTarget validates one query against the plugin's query model.
 func checkPluginTarget(tg map[string]any, ids map[string]string, vars map[string]variable) error {
 	known := map[string]bool{"refId": true, "datasource": true, "queryType": true, "indicator": true, "territory": true,
-		"axis": true, "level": true, "hide": true}
+		"axis": true, "level": true, "hide": true, "dueWithin": true, "defaultLevel": true}
 	for k := range tg {
 		if !known[k] {
 			return fmt.Errorf("champ inconnu du modèle de requête : %q", k)
@@ -380,8 +381,22 @@ func checkPluginTarget(tg map[string]any, ids map[string]string, vars map[string
 		return fmt.Errorf("%s sans indicateur", qt)
 	}
 	if hasInd {
-		if _, ok := ids[ind]; !ok {
+		if names := varRefs(ind); len(names) == 1 {
+			// An indicator chosen by a variable: every choice it offers must be in the catalogue.
+			if err := checkIndicatorVariable(vars[names[0]], ids); err != nil {
+				return err
+			}
+		} else if _, ok := ids[ind]; !ok {
 			return fmt.Errorf("indicateur inconnu du catalogue %q", ind)
+		}
+	}
+	if dl, ok := tg["defaultLevel"]; ok && dl != "epci" {
+		return fmt.Errorf("defaultLevel %v : attendu epci", dl)
+	}
+	if dw, ok := tg["dueWithin"]; ok {
+		f, isNum := dw.(float64)
+		if !isNum || qt != "milestones" || f != float64(int(f)) || f < 1 {
+			return fmt.Errorf("dueWithin %v : un nombre de mois, pour les jalons seulement", dw)
 		}
 	}
 	terr, hasTerr := tg["territory"].(string)
@@ -542,23 +557,27 @@ func TestAudienceContent(t *testing.T) {
 	}
 	cases := map[string][]want{
 		"copil.json": {
-			{queryType: "scorecard", axis: 1, panelType: "table"},
-			{queryType: "scorecard", axis: 2, panelType: "table"},
-			{queryType: "scorecard", axis: 3, panelType: "table"},
+			{queryType: "axes", axis: 1, panelType: "stat"},
+			{queryType: "axes", axis: 2, panelType: "stat"},
+			{queryType: "axes", axis: 3, panelType: "stat"},
+			{queryType: "scorecard", axis: 0, panelType: "table"},
+			{queryType: "breakdown", indicator: "$indicateur", level: "epci", axis: -1, panelType: "geomap"},
 			{queryType: "milestones", axis: 0, panelType: "table"},
-			{queryType: "series", indicator: "a1.conseillers_actifs", axis: -1, panelType: "stat"},
 		},
 		"cotech.json": {
+			{queryType: "changes", axis: 0, panelType: "table"},
+			{queryType: "axes", axis: 0, panelType: "table"},
 			{queryType: "scorecard", axis: 0, panelType: "table"},
 			{queryType: "series", indicator: "a2.accompagnements", axis: -1, panelType: "timeseries"},
+			{queryType: "breakdown", indicator: "$indicateur", level: "epci", axis: -1, panelType: "table"},
 			{queryType: "milestones", axis: 0, panelType: "table"},
 			{queryType: "freshness", axis: -1, panelType: "table"},
 			{queryType: "gaps", level: "epci", axis: -1, panelType: "table"},
+			{queryType: "gaps", level: "commune", axis: -1, panelType: "table"},
 		},
 		"epci.json": {
-			{queryType: "breakdown", indicator: "ctx.lieux", territory: "$epci", level: "commune", axis: -1, panelType: "geomap"},
-			{queryType: "breakdown", indicator: "a2.communes_hotspot", territory: "$epci", level: "commune", axis: -1, panelType: "geomap"},
-			{queryType: "breakdown", indicator: "a2.population_zone_blanche", territory: "$epci", level: "commune", axis: -1, panelType: "geomap"},
+			{queryType: "breakdown", indicator: "$couche", territory: "$epci", level: "commune", axis: -1, panelType: "geomap"},
+			{queryType: "breakdown", indicator: "ctx.lieux", territory: "$epci", level: "commune", axis: -1, panelType: "table"},
 			{queryType: "series", indicator: "a1.conseillers_actifs", territory: "$epci", axis: -1, panelType: "timeseries"},
 			{queryType: "series", indicator: "a3.epci_deux_rencontres", territory: "$epci", axis: -1, panelType: "stat"},
 			{queryType: "series", indicator: "a1.epci_rencontre_locale", territory: "$epci", axis: -1, panelType: "stat"},
@@ -630,48 +649,62 @@ func isFreshnessOrMilestones(p panel) bool {
 	return true
 }
 
-func TestEPCIGeomapLayers(t *testing.T) {
-	d := load(t, "epci.json")
-	for _, p := range allPanels(d.Panels) {
-		if p.Type != "geomap" {
-			continue
-		}
-		var layers []struct {
-			Name     string `json:"name"`
-			Location struct {
-				Mode      string `json:"mode"`
-				Latitude  string `json:"latitude"`
-				Longitude string `json:"longitude"`
-			} `json:"location"`
-			FilterData struct {
-				ID      string `json:"id"`
-				Options string `json:"options"`
-			} `json:"filterData"`
-		}
-		if err := json.Unmarshal(p.Options["layers"], &layers); err != nil {
-			t.Fatal(err)
-		}
-		refs := map[string]bool{}
-		for _, tg := range p.Targets {
-			refs[tg["refId"].(string)] = true
-		}
-		var got []string
-		for _, l := range layers {
-			if l.Location.Mode != "coords" || l.Location.Latitude != "latitude" || l.Location.Longitude != "longitude" {
-				t.Errorf("couche %q : position %+v, attendu les champs latitude/longitude du breakdown", l.Name, l.Location)
+// Each map shows one indicator at a time: one markers layer on the breakdown's coordinates, sized by
+// population, coloured by status, without a legend box over the markers.
+func TestGeomapsShowOneLayer(t *testing.T) {
+	n := 0
+	for _, e := range expected {
+		d := load(t, e.file)
+		for _, p := range allPanels(d.Panels) {
+			if p.Type != "geomap" {
+				continue
 			}
-			if l.FilterData.ID != "byRefId" || !refs[l.FilterData.Options] {
-				t.Errorf("couche %q : filtre %+v ne désigne aucune requête du panneau", l.Name, l.FilterData)
+			n++
+			var layers []struct {
+				Type   string `json:"type"`
+				Name   string `json:"name"`
+				Config struct {
+					ShowLegend bool `json:"showLegend"`
+					Style      struct {
+						Color struct {
+							Field string `json:"field"`
+						} `json:"color"`
+						Size struct {
+							Field string `json:"field"`
+						} `json:"size"`
+					} `json:"style"`
+				} `json:"config"`
+				Location struct {
+					Mode      string `json:"mode"`
+					Latitude  string `json:"latitude"`
+					Longitude string `json:"longitude"`
+				} `json:"location"`
 			}
-			got = append(got, l.FilterData.Options)
+			if err := json.Unmarshal(p.Options["layers"], &layers); err != nil {
+				t.Fatal(err)
+			}
+			if len(p.Targets) != 1 || len(layers) != 1 {
+				t.Errorf("%s, carte %q : %d requêtes et %d couches, attendu une seule de chaque (un indicateur à la fois)", e.file, p.Title, len(p.Targets), len(layers))
+				continue
+			}
+			l := layers[0]
+			if l.Type != "markers" || l.Location.Mode != "coords" || l.Location.Latitude != "latitude" || l.Location.Longitude != "longitude" {
+				t.Errorf("%s, carte %q : couche %+v, attendu des marqueurs placés par latitude/longitude du breakdown", e.file, p.Title, l)
+			}
+			if l.Config.Style.Color.Field != "status" || l.Config.Style.Size.Field != "population" {
+				t.Errorf("%s, carte %q : couleur %q taille %q, attendu le statut et la population", e.file, p.Title, l.Config.Style.Color.Field, l.Config.Style.Size.Field)
+			}
+			if l.Config.ShowLegend {
+				t.Errorf("%s, carte %q : la légende recouvre la carte", e.file, p.Title)
+			}
+			if p.Targets[0]["queryType"] != "breakdown" {
+				t.Errorf("%s, carte %q : requête %v, attendu breakdown", e.file, p.Title, p.Targets[0]["queryType"])
+			}
 		}
-		sort.Strings(got)
-		if strings.Join(got, "") != "ABC" {
-			t.Errorf("couches de la carte sur les requêtes %v, attendu A, B, C", got)
-		}
-		return
 	}
-	t.Fatal("pas de carte (geomap) dans Couverture locale")
+	if n < 2 {
+		t.Errorf("%d cartes, attendu celle des EPCI (COPIL) et celle des communes (Couverture locale)", n)
+	}
 }
 
 // Status values the plugin returns must all be shown in French.
@@ -687,6 +720,29 @@ func TestStatusMappingsCoverEveryStatus(t *testing.T) {
 			}
 		}
 	}
+}
+
+// checkIndicatorVariable accepts the plugin's indicator variable, or a custom list of catalogue ids.
+func checkIndicatorVariable(v variable, ids map[string]string) error {
+	switch v.Type {
+	case "query":
+		var q struct {
+			Kind string `json:"kind"`
+		}
+		if err := json.Unmarshal(v.Query, &q); err != nil || q.Kind != "indicators" {
+			return fmt.Errorf("variable %s : une variable d'indicateurs du plugin (kind indicators) est attendue", v.Name)
+		}
+	case "custom":
+		for _, choice := range strings.Split(unquote(v.Query), ",") {
+			_, id, ok := strings.Cut(choice, " : ")
+			if _, known := ids[strings.TrimSpace(id)]; !ok || !known {
+				return fmt.Errorf("variable %s : choix %q hors du catalogue", v.Name, choice)
+			}
+		}
+	default:
+		return fmt.Errorf("variable d'indicateur %q absente ou de type %q", v.Name, v.Type)
+	}
+	return nil
 }
 
 func varsByName(d dashboard) map[string]variable {
@@ -751,7 +807,8 @@ func TestNoRegexpFieldSelectors(t *testing.T) {
 				if err := json.Unmarshal(raw, &ro); err != nil {
 					t.Fatal(err)
 				}
-				if strings.HasPrefix(ro.Fields, "/") {
+				// "/.*/" (every field) is the one regexp that cannot miss.
+				if strings.HasPrefix(ro.Fields, "/") && ro.Fields != "/.*/" {
 					t.Errorf("%s, panneau %q : sélection de champs par expression régulière %q", e.file, p.Title, ro.Fields)
 				}
 			}
@@ -759,5 +816,28 @@ func TestNoRegexpFieldSelectors(t *testing.T) {
 				t.Errorf("%s, panneau %q : surcharge byRegexp", e.file, p.Title)
 			}
 		}
+	}
+}
+
+// The COPIL view is one 1920×1080 screen: no section to unfold, at most 25 grid rows (25 × 30 px + 24 ×
+// 8 px margins = 942 px, under 1 080 px less Grafana's header), and the grid of the 19 indicators tall
+// enough for its 19 rows (36 px each, plus header row and panel title) without a scroll bar.
+func TestCOPILFitsOneScreen(t *testing.T) {
+	d := load(t, "copil.json")
+	bottom := 0
+	for _, p := range allPanels(d.Panels) {
+		if p.Type == "row" {
+			t.Errorf("section %q : le COPIL tient sur un écran, sans section à déplier", p.Title)
+		}
+		bottom = max(bottom, p.GridPos.Y+p.GridPos.H)
+		if p.Type == "table" && len(p.Targets) == 1 && p.Targets[0]["queryType"] == "scorecard" {
+			px := p.GridPos.H*30 + (p.GridPos.H-1)*8
+			if need := 32 + 36 + 19*36; px < need {
+				t.Errorf("grille des indicateurs : %d px pour %d px de lignes", px, need)
+			}
+		}
+	}
+	if bottom > 25 {
+		t.Errorf("le COPIL descend à la ligne %d de la grille, au plus 25 pour un écran 1080 px", bottom)
 	}
 }

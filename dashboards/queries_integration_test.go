@@ -101,12 +101,17 @@ func newDatasource(t *testing.T, db *chtest.DB, scope string) *plugin.Datasource
 // contractFields are the frame fields of each query type (DESIGN §5 and the plugin contract).
 var contractFields = map[string][]string{
 	"series":     {"time", "value", "target"},
-	"scorecard":  {"axis", "action", "id", "label", "value", "unit", "target", "progress", "status", "trend", "last_data"},
-	"breakdown":  {"territory", "name", "latitude", "longitude", "population", "value", "status"},
+	"scorecard":  {"axis", "action", "id", "label", "value", "unit", "target", "progress", "status", "trend", "last_data", "value_text", "target_text", "change"},
+	"breakdown":  {"territory", "name", "latitude", "longitude", "population", "value", "status", "value_text"},
 	"gaps":       {"territory", "name", "indicator", "label", "value", "target", "population"},
-	"milestones": {"action", "jalon", "libelle", "statut", "date_prevue", "date_realisee", "en_retard"},
-	"freshness":  {"source", "last_run", "last_success", "last_status", "last_data", "rows_rejected", "stale"},
+	"milestones": {"action", "jalon", "libelle", "statut", "date_prevue", "date_realisee", "en_retard", "echeance"},
+	"freshness":  {"source", "last_run", "last_success", "last_status", "last_data", "rows_rejected", "stale", "last_run_ago", "last_success_ago"},
+	"axes":       {"axis", "title", "territory_name", "period_label", "en_retard", "a_surveiller", "en_bonne_voie", "atteint", "sans_donnees"},
+	"changes":    {"axis", "action", "id", "label", "direction", "previous_status", "status", "previous_value_text", "value_text"},
 }
+
+// defaultVars are the values of the indicator variables when a test does not choose them.
+var defaultVars = map[string]string{"indicateur": "a2.accompagnements", "couche": "a2.communes_hotspot"}
 
 var templateVar = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}|\$([A-Za-z_][A-Za-z0-9_]*)`)
 
@@ -134,6 +139,9 @@ func pluginQueries(t *testing.T, file string, vars map[string]string) (qs []back
 					v = templateVar.ReplaceAllStringFunc(s, func(m string) string {
 						name := strings.Trim(m, "${}")
 						val, ok := vars[name]
+						if !ok {
+							val, ok = defaultVars[name]
+						}
 						if !ok {
 							t.Fatalf("%s : variable %s sans valeur de test", file, name)
 						}
@@ -330,7 +338,8 @@ func TestDashboardValuesOnFixture(t *testing.T) {
 		}
 		// Far communes: centroid strictly farther than 10 km from both located places (L1 at C1's
 		// centroid, L3 at C2's), great-circle distance with R = 6371 km; each row is 100 or 0 %.
-		far := frames["breakdown/a2.population_zone_blanche/"+fxE1+"/commune/<nil>"]
+		// The map shows the indicator chosen in « Carte »: here the population far from any place.
+		far := framesOf(t, ds, "epci.json", map[string]string{"epci": fxE1, "couche": "a2.population_zone_blanche"})["breakdown/a2.population_zone_blanche/"+fxE1+"/commune/<nil>"]
 		c1, _ := ref.Commune(fxC1)
 		c2, _ := ref.Commune(fxC2)
 		nFar := 0
@@ -355,8 +364,8 @@ func TestDashboardValuesOnFixture(t *testing.T) {
 		}
 	})
 
-	t.Run("copil : jalons", func(t *testing.T) {
-		fr := framesOf(t, ds, "copil.json", nil)["milestones/<nil>/<nil>/<nil>/0"]
+	t.Run("cotech : jalons", func(t *testing.T) {
+		fr := framesOf(t, ds, "cotech.json", nil)["milestones/<nil>/<nil>/<nil>/0"]
 		// J2 en_cours, planned 30/06/2026, not done → late; J1 done → not late.
 		for jalon, late := range map[string]bool{"J1": false, "J2": true} {
 			r := rowWhere(t, fr, "jalon", jalon)

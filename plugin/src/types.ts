@@ -4,7 +4,7 @@
  */
 import { DataQuery, DataSourceJsonData, SelectableValue } from '@grafana/data';
 
-export type QueryType = 'series' | 'scorecard' | 'breakdown' | 'gaps' | 'milestones' | 'freshness';
+export type QueryType = 'series' | 'scorecard' | 'breakdown' | 'gaps' | 'milestones' | 'freshness' | 'axes' | 'changes';
 
 export type BreakdownLevel = 'epci' | 'commune';
 
@@ -16,8 +16,12 @@ export interface FneQuery extends DataQuery {
   territory?: string;
   /** Roadmap axis 1..3; 0 = every axis. */
   axis?: number;
-  /** Level of the children listed by a breakdown. */
+  /** Level of the children listed by a breakdown, or of the territories a gaps query keeps. */
   level?: BreakdownLevel;
+  /** Milestones: keep those not done that are late or due within this many months (0 = all). */
+  dueWithin?: number;
+  /** "epci": an empty territory means the scope's EPCI, else the first EPCI (never the département). */
+  defaultLevel?: 'epci';
 }
 
 export const DEFAULT_QUERY: Partial<FneQuery> = {
@@ -112,6 +116,16 @@ export const QUERY_TYPE_OPTIONS: Array<SelectableValue<QueryType>> = [
     label: 'Fraîcheur des données',
     description: 'Dernière collecte réussie et dernière donnée de chaque source',
   },
+  {
+    value: 'axes',
+    label: 'Statuts par axe',
+    description: 'Nombre d’indicateurs de chaque axe dans chaque statut, du plus préoccupant au meilleur',
+  },
+  {
+    value: 'changes',
+    label: 'Changements de statut',
+    description: 'Indicateurs dont le statut a changé depuis le mois précédent',
+  },
 ];
 
 export const LEVEL_OPTIONS: Array<SelectableValue<BreakdownLevel>> = [
@@ -138,4 +152,6 @@ export const FIELDS_BY_TYPE: Record<QueryType, TypeFields> = {
   gaps: { axis: true, indicator: 'optional', territory: true, level: false },
   milestones: { axis: true, indicator: false, territory: false, level: false },
   freshness: { axis: false, indicator: false, territory: false, level: false },
+  axes: { axis: true, indicator: false, territory: true, level: false },
+  changes: { axis: true, indicator: 'optional', territory: true, level: false },
 };

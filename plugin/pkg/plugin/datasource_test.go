@@ -128,7 +128,7 @@ func TestQueryDataFrames(t *testing.T) {
 	}
 
 	c := resp.Responses["C"].Frames[0]
-	if got := fieldNames(c); !reflect.DeepEqual(got, []string{"axis", "action", "id", "label", "value", "unit", "target", "progress", "status", "trend", "last_data"}) {
+	if got := fieldNames(c); !reflect.DeepEqual(got, []string{"axis", "action", "id", "label", "value", "unit", "target", "progress", "status", "trend", "last_data", "value_text", "target_text", "change"}) {
 		t.Fatalf("scorecard : %v", got)
 	}
 	// axis 1 keeps only the counsellors (12 of 14 → 85.71 %)
@@ -138,7 +138,7 @@ func TestQueryDataFrames(t *testing.T) {
 	if got := column(t, c, "progress")[0].(float64); got < 85.71 || got > 85.72 {
 		t.Fatalf("progress = %v", got)
 	}
-	if got := column(t, c, "axis"); !reflect.DeepEqual(got, []any{int64(1)}) {
+	if got := column(t, c, "axis"); !reflect.DeepEqual(got, []any{"Axe 1"}) {
 		t.Fatalf("axis = %v", got)
 	}
 	if got := column(t, c, "last_data"); !reflect.DeepEqual(got, []any{time.Date(2026, 10, 28, 0, 0, 0, 0, time.UTC)}) {
@@ -154,7 +154,7 @@ func TestQueryDataFrames(t *testing.T) {
 	}
 
 	b := resp.Responses["B"].Frames[0]
-	if got := fieldNames(b); !reflect.DeepEqual(got, []string{"territory", "name", "latitude", "longitude", "population", "value", "status"}) {
+	if got := fieldNames(b); !reflect.DeepEqual(got, []string{"territory", "name", "latitude", "longitude", "population", "value", "status", "value_text"}) {
 		t.Fatalf("breakdown : %v", got)
 	}
 	if got := column(t, b, "territory"); !reflect.DeepEqual(got, []any{"com:99001", "com:99002", "com:99003"}) {
@@ -170,7 +170,7 @@ func TestQueryDataFrames(t *testing.T) {
 	}
 
 	g := resp.Responses["G"].Frames[0]
-	if got := fieldNames(g); !reflect.DeepEqual(got, []string{"territory", "name", "indicator", "label", "value", "target", "population"}) {
+	if got := fieldNames(g); !reflect.DeepEqual(got, []string{"territory", "name", "indicator", "label", "value", "target", "population", "level", "indicator_label", "value_text", "target_text"}) {
 		t.Fatalf("gaps : %v", got)
 	}
 	// axis 2 drops the counsellors' gap
@@ -179,7 +179,7 @@ func TestQueryDataFrames(t *testing.T) {
 	}
 
 	m := resp.Responses["M"].Frames[0]
-	if got := fieldNames(m); !reflect.DeepEqual(got, []string{"action", "jalon", "libelle", "statut", "date_prevue", "date_realisee", "en_retard"}) {
+	if got := fieldNames(m); !reflect.DeepEqual(got, []string{"action", "jalon", "libelle", "statut", "date_prevue", "date_realisee", "en_retard", "echeance"}) {
 		t.Fatalf("milestones : %v", got)
 	}
 	if got := column(t, m, "jalon"); !reflect.DeepEqual(got, []any{"J2"}) {
@@ -190,7 +190,7 @@ func TestQueryDataFrames(t *testing.T) {
 	}
 
 	fr := resp.Responses["F"].Frames[0]
-	if got := fieldNames(fr); !reflect.DeepEqual(got, []string{"source", "last_run", "last_success", "last_status", "last_data", "rows_rejected", "stale"}) {
+	if got := fieldNames(fr); !reflect.DeepEqual(got, []string{"source", "last_run", "last_success", "last_status", "last_data", "rows_rejected", "stale", "last_run_ago", "last_success_ago"}) {
 		t.Fatalf("freshness : %v", got)
 	}
 }

@@ -27,6 +27,8 @@ const (
 	TypeGaps       = "gaps"
 	TypeMilestones = "milestones"
 	TypeFreshness  = "freshness"
+	TypeAxes       = "axes"    // per axis, the count of indicators in each status
+	TypeChanges    = "changes" // indicators whose status changed since the previous month
 )
 
 // MaxSeriesMonths bounds a series: a 20-year dashboard range is a mistake, not a request.
@@ -44,9 +46,18 @@ type Query struct {
 	Territory string `json:"territory"`
 	Axis      number `json:"axis"`
 	Level     string `json:"level"` // "epci" | "commune" | ""
+	// DueWithin (months, milestones only): keep the milestones not done that are late or planned
+	// within that many months. 0 keeps them all.
+	DueWithin number `json:"dueWithin"`
+	// DefaultLevel "epci": an empty territory means the scope's EPCI, else the first EPCI of the
+	// reference (a dashboard about one EPCI never shows the département silently).
+	DefaultLevel string `json:"defaultLevel"`
 }
 
-var queryTypes = map[string]bool{TypeSeries: true, TypeScorecard: true, TypeBreakdown: true, TypeGaps: true, TypeMilestones: true, TypeFreshness: true}
+var queryTypes = map[string]bool{TypeSeries: true, TypeScorecard: true, TypeBreakdown: true, TypeGaps: true, TypeMilestones: true, TypeFreshness: true,
+	TypeAxes: true, TypeChanges: true}
+
+const typeList = "series, scorecard, breakdown, gaps, milestones, freshness, axes ou changes"
 
 // ParseQuery reads one Grafana query. The query type set by Grafana (DataQuery.QueryType) wins over the
 // JSON's, which it normally equals.
@@ -66,10 +77,17 @@ func ParseQuery(dq backend.DataQuery) (Query, error) {
 	q.Territory = strings.TrimSpace(q.Territory)
 	q.Level = strings.ToLower(strings.TrimSpace(q.Level))
 	if q.QueryType == "" {
-		return q, fmt.Errorf("%w : type de requête absent (series, scorecard, breakdown, gaps, milestones ou freshness)", ErrQuery)
+		return q, fmt.Errorf("%w : type de requête absent (%s)", ErrQuery, typeList)
 	}
 	if !queryTypes[q.QueryType] {
-		return q, fmt.Errorf("%w : type de requête inconnu %q (series, scorecard, breakdown, gaps, milestones ou freshness)", ErrQuery, q.QueryType)
+		return q, fmt.Errorf("%w : type de requête inconnu %q (%s)", ErrQuery, q.QueryType, typeList)
+	}
+	if q.DueWithin != number(int(q.DueWithin)) || q.DueWithin < 0 || q.DueWithin > 120 {
+		return q, fmt.Errorf("%w : échéance de %v mois invalide (0 à 120)", ErrQuery, float64(q.DueWithin))
+	}
+	q.DefaultLevel = strings.ToLower(strings.TrimSpace(q.DefaultLevel))
+	if q.DefaultLevel != "" && q.DefaultLevel != "epci" {
+		return q, fmt.Errorf("%w : niveau par défaut %q inconnu (epci)", ErrQuery, q.DefaultLevel)
 	}
 	if q.Axis != number(int(q.Axis)) || q.Axis < 0 || q.Axis > 9 {
 		return q, fmt.Errorf("%w : axe %v invalide (0 pour tous les axes, sinon 1, 2 ou 3)", ErrQuery, float64(q.Axis))
@@ -249,17 +267,30 @@ func (d *Datasource) query(ctx context.Context, eng Engine, sc scoped, dq backen
 		if q.Axis > 0 {
 			ms = filterMilestones(ms, int(q.Axis))
 		}
-		return data.Frames{MilestonesFrame("jalons", ms, "milestones")}, nil
+		if q.DueWithin > 0 {
+			ms = dueMilestones(ms, int(q.DueWithin), d.now())
+		}
+		return data.Frames{MilestonesFrame("jalons", ms, d.now(), "milestones")}, nil
 	case TypeFreshness:
-		fs, err := eng.Freshness(ctx, d.now())
+		now := d.now()
+		fs, err := eng.Freshness(ctx, now)
 		if err != nil {
 			return nil, engineErr(err)
 		}
-		return data.Frames{FreshnessFrame("fraicheur", fs, "freshness")}, nil
+		if err := pastFreshness(ctx, eng, fs, now); err != nil {
+			return nil, engineErr(err)
+		}
+		return data.Frames{FreshnessFrame("fraicheur", fs, now, "freshness")}, nil
 	}
 
-	ts, err := sc.territories(q.Territory)
-	if err != nil {
+	var ts []territory.Territory
+	if q.DefaultLevel == "epci" && len(SplitTerritories(q.Territory)) == 0 {
+		t, err := fallbackTerritory(sc)
+		if err != nil {
+			return nil, err
+		}
+		ts = []territory.Territory{t}
+	} else if ts, err = sc.territories(q.Territory); err != nil {
 		return nil, err
 	}
 	multi := len(ts) > 1
@@ -305,7 +336,32 @@ func (d *Datasource) query(ctx context.Context, eng Engine, sc scoped, dq backen
 			if err != nil {
 				return nil, engineErr(err)
 			}
-			f = GapsFrame(name, filterGaps(gs, eng.Indicators(), int(q.Axis), q.Indicator), fmt.Sprintf("gaps %s %s", t.ID, to))
+			gs = filterGaps(gs, eng.Indicators(), int(q.Axis), q.Indicator)
+			if q.Level != "" {
+				gs = gapsAtLevel(gs, q.Level)
+			}
+			f = GapsFrame(name, gs, eng.Indicators(), fmt.Sprintf("gaps %s %s %s", t.ID, to, q.Level))
+		case TypeAxes:
+			rs, err := eng.Evaluate(ctx, t.ID, to)
+			if err != nil {
+				return nil, engineErr(err)
+			}
+			axes := axesOf(eng.Indicators())
+			if q.Axis > 0 {
+				axes = []int{int(q.Axis)}
+			}
+			f = AxesFrame(name, t, to, rs, axes, fmt.Sprintf("axes %s %s", t.ID, to))
+		case TypeChanges:
+			cur, err := eng.Evaluate(ctx, t.ID, to)
+			if err != nil {
+				return nil, engineErr(err)
+			}
+			prev, err := eng.Evaluate(ctx, t.ID, to.Add(-1))
+			if err != nil {
+				return nil, engineErr(err)
+			}
+			cur, prev = filterResults(cur, int(q.Axis), q.Indicator), filterResults(prev, int(q.Axis), q.Indicator)
+			f = ChangesFrame(name, prev, cur, fmt.Sprintf("changes %s %s..%s", t.ID, to.Add(-1), to))
 		}
 		if multi {
 			f.Meta.Custom = map[string]string{"territory": t.ID.String()}
@@ -368,6 +424,21 @@ func filterGaps(gs []engine.Gap, inds []Indicator, axis int, id string) []engine
 	out := gs[:0:0]
 	for _, g := range gs {
 		if (axis == 0 || axisOf[g.Indicator] == axis) && (id == "" || g.Indicator == id) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// gapsAtLevel keeps the gaps of one territory level ("epci" or "commune").
+func gapsAtLevel(gs []engine.Gap, level string) []engine.Gap {
+	want := territory.LevelEPCI
+	if level == "commune" {
+		want = territory.LevelCommune
+	}
+	out := gs[:0:0]
+	for _, g := range gs {
+		if g.Territory.Level == want {
 			out = append(out, g)
 		}
 	}
