@@ -83,10 +83,12 @@ type Point struct {
 
 // Child is one sub-territory of a breakdown.
 type Child struct {
-	Territory  territory.ID
-	Name       string
-	Latitude   float64
-	Longitude  float64
+	Territory territory.ID
+	Name      string
+	Latitude  float64
+	Longitude float64
+	// NoCentroid: the reference has no centroid for it, Latitude and Longitude are not a place.
+	NoCentroid bool
 	Population uint64
 	Value      *float64
 	Status     string

@@ -89,13 +89,14 @@ type group struct {
 	communes []string
 	pop      uint64
 	lat, lon float64
+	noCentre bool // lat/lon mean nothing (a reference without centroids)
 	terr     map[string]bool
 	epcis    []string // the EPCI a "% of EPCI" figure counts: all for dep:, itself for epci:, none for com:
 }
 
 func newGroup(ref *territory.Reference, t territory.Territory) group {
 	g := group{id: t.ID, key: t.ID.String(), name: t.Name, communes: t.Communes, pop: t.Population,
-		lat: t.Latitude, lon: t.Longitude, terr: map[string]bool{t.ID.String(): true}}
+		lat: t.Latitude, lon: t.Longitude, noCentre: t.NoCentroid, terr: map[string]bool{t.ID.String(): true}}
 	for _, c := range t.Communes {
 		g.terr["com:"+c] = true
 		g.terr[c] = true // a bare INSEE code is a commune (equipment files)
@@ -428,7 +429,7 @@ func (e *Engine) Breakdown(ctx context.Context, id string, parent territory.ID, 
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Child{Territory: g.id, Name: g.name, Latitude: g.lat, Longitude: g.lon, Population: g.pop, Value: c.v, Status: st})
+		out = append(out, Child{Territory: g.id, Name: g.name, Latitude: g.lat, Longitude: g.lon, NoCentroid: g.noCentre, Population: g.pop, Value: c.v, Status: st})
 	}
 	return out, nil
 }

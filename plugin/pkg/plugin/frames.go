@@ -175,12 +175,17 @@ func ptrF(v float64) *float64 { return &v }
 func BreakdownFrame(name string, ind Indicator, level territory.Level, cs []engine.Child, executed string) *data.Frame {
 	n := len(cs)
 	ter, nom, st, vtext := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	lat, lon := make([]float64, n), make([]float64, n)
+	// A territory without a centroid gets null coordinates: Geomap leaves it off the map instead of
+	// drawing it at 0,0 in the Gulf of Guinea.
+	lat, lon := make([]*float64, n), make([]*float64, n)
 	pop := make([]int64, n)
 	value := make([]*float64, n)
 	for i, c := range cs {
 		ter[i], nom[i], st[i] = c.Territory.String(), c.Name, c.Status
-		lat[i], lon[i], pop[i], value[i] = c.Latitude, c.Longitude, int64(c.Population), c.Value
+		if !c.NoCentroid {
+			lat[i], lon[i] = ptrF(c.Latitude), ptrF(c.Longitude)
+		}
+		pop[i], value[i] = int64(c.Population), c.Value
 		vtext[i] = FormatValue(c.Value, ind.Unit)
 	}
 	valueF := named(data.NewField("value", nil, value), ind.Label)
