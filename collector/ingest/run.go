@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -64,7 +65,10 @@ func (r *Runner) now() time.Time {
 // and rejects, stores the new watermark if everything succeeded, and records the outcome. The returned
 // error is the run's failure (also in Summary.Err).
 func (r *Runner) Run(ctx context.Context, c Collector, in Input) (Summary, error) {
-	start := r.now()
+	start, err := r.ingestionTime(ctx)
+	if err != nil {
+		return Summary{RunInfo: RunInfo{Source: c.Name(), Input: RedactURL(in.Location), Started: r.now()}, Status: StatusFailed, Err: err, Ended: r.now()}, err
+	}
 	info := RunInfo{ID: newRunID(start), Source: c.Name(), Input: RedactURL(in.Location), Started: start}
 	sum := Summary{RunInfo: info, Status: StatusRunning}
 	retry := r.Retry
@@ -93,7 +97,9 @@ func (r *Runner) Run(ctx context.Context, c Collector, in Input) (Summary, error
 		return r.finish(ctx, sink, sum, err)
 	}
 	sum.PreviousWatermark = wm
-	in.Watermark, in.Now, in.IngestVersion = wm, start, uint64(time.Now().UnixNano())
+	// start is strictly greater than every earlier run's (see ingestionTime), so both version forms are
+	// strictly increasing from one ingestion to the next; positions within a file stay below 1e9.
+	in.Watermark, in.Now, in.IngestVersion = wm, start, uint64(start.UnixNano())
 	if in.Reference == nil {
 		ref, err := reference.Current(ctx, r.Conn)
 		if err != nil && !errors.Is(err, reference.ErrNotLoaded) {
@@ -106,6 +112,40 @@ func (r *Runner) Run(ctx context.Context, c Collector, in Input) (Summary, error
 		err = sink.Flush(ctx)
 	}
 	return r.finish(ctx, sink, sum, err)
+}
+
+// lastIngestion is the latest ingestion time handed out by this process: with the database's own maximum
+// it makes every run's ingestion time strictly greater than the previous one.
+var lastIngestion struct {
+	sync.Mutex
+	t time.Time
+}
+
+// ingestionTime is the run's ingestion time, the low half of every version it writes (rule « versions »
+// of docs/regles.md): the clock in whole seconds, but strictly after the start of every run already
+// recorded in ingestion_runs and of every run of this process. Two ingestions within the same second
+// would otherwise tie, and ReplacingMergeTree (like argMax) would then keep either of them, the earlier
+// one after a merge. Under a burst of runs the ingestion time runs a few seconds ahead of the clock,
+// then the clock catches up.
+func (r *Runner) ingestionTime(ctx context.Context) (time.Time, error) {
+	var last time.Time
+	err := backoff.Retry(func() error {
+		return r.Conn.QueryRow(ctx, "SELECT max(started_at) FROM ingestion_runs").Scan(&last)
+	}, backoff.WithContext(backoff.WithMaxRetries(backoff.NewExponentialBackOff(), 3), ctx))
+	if err != nil {
+		return time.Time{}, fmt.Errorf("lecture des lancements précédents : %w", err)
+	}
+	lastIngestion.Lock()
+	defer lastIngestion.Unlock()
+	if lastIngestion.t.After(last) {
+		last = lastIngestion.t
+	}
+	t := r.now()
+	if !t.After(last) {
+		t = last.UTC().Truncate(time.Second).Add(time.Second)
+	}
+	lastIngestion.t = t
+	return t, nil
 }
 
 func (r *Runner) finish(ctx context.Context, sink *Sink, sum Summary, runErr error) (Summary, error) {

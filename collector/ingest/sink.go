@@ -177,7 +177,8 @@ func (s *Sink) flushRejects(ctx context.Context, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		v := store.Version(now, now)
+		// The run's ingestion time: strictly increasing from run to run, so the later rejects win.
+		v := store.Version(s.run.Started, s.run.Started)
 		for _, r := range s.rejects {
 			if err := b.Append(s.run.Source, s.run.Input, r.position, r.field, v, s.run.ID, r.reason, r.raw, now); err != nil {
 				_ = b.Abort()
