@@ -98,6 +98,7 @@ func readConsultationsCSV(r io.Reader, row func(line int, date time.Time, lieu s
 		return fmt.Errorf("consultations : colonne(s) absente(s) de l'en-tête : %s (en-tête date,lieu_id,consultations attendu)", strings.Join(missing, ", "))
 	}
 	iDate, iLieu, iN := col["date"], col["lieu_id"], col["consultations"]
+	var now time.Time
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -128,8 +129,8 @@ func readConsultationsCSV(r io.Reader, row func(line int, date time.Time, lieu s
 		case err != nil:
 			reject(line, "date", "date invalide (format AAAA-MM-JJ attendu)", raw)
 			continue
-		case date.Before(minStoredTime) || date.After(maxStoredTime):
-			reject(line, "date", "date hors de la plage gérée (1970 à 2105)", raw)
+		case checkDate("date", date, observed, false, now) != "":
+			reject(line, "date", checkDate("date", date, observed, false, now), raw)
 			continue
 		case lieu == "":
 			reject(line, "lieu_id", "champ obligatoire absent", raw)

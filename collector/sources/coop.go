@@ -206,6 +206,10 @@ type coopSpec struct {
 func (s *coopSpec) parse(sch *jsonschema.Schema, raw []byte, now time.Time) (row []any, mod time.Time, id string, rerr *recordError) {
 	if s.fast != nil {
 		if row, mod, ok := s.fast(raw, now); ok {
+			if rerr := s.checkDates(row, now); rerr != nil {
+				id, _ := row[0].(string)
+				return nil, time.Time{}, id, rerr
+			}
 			return row, mod, "", nil
 		}
 	}
@@ -214,7 +218,43 @@ func (s *coopSpec) parse(sch *jsonschema.Schema, raw []byte, now time.Time) (row
 		return nil, time.Time{}, res.id, rerr
 	}
 	row, mod, rerr = s.row(res, now)
+	if rerr == nil {
+		rerr = s.checkDates(row, now)
+	}
 	return row, mod, res.id, rerr
+}
+
+// coopObserved are the columns of Coop rows that are observed facts (dates.go): none may lie more than
+// a day after the ingestion. The version's high half (the modification, or the later suppression) is
+// checked too: a record modified « in 2099 » would otherwise win over every later correction and move
+// the watermark to 2099.
+var coopObserved = map[string]bool{"modification": true, "creation": true, "date": true}
+
+func (s *coopSpec) checkDates(row []any, now time.Time) *recordError {
+	version := -1
+	for i, col := range s.columns {
+		if i >= len(row) {
+			break
+		}
+		if col == "version" {
+			version = i
+		}
+		if v, ok := row[i].(time.Time); ok && coopObserved[col] {
+			if reason := checkDate(col, v, observed, col != "date", now); reason != "" {
+				return &recordError{field: col, reason: reason}
+			}
+		}
+	}
+	// The modification passed: a version beyond the range comes from the suppression.
+	if version < 0 {
+		return nil
+	}
+	if v, ok := row[version].(uint64); ok {
+		if reason := checkDate("suppression", time.Unix(int64(v>>32), 0).UTC(), observed, true, now); reason != "" {
+			return &recordError{field: "suppression", reason: reason}
+		}
+	}
+	return nil
 }
 
 var (
@@ -483,6 +523,10 @@ func (c *coopCollector) Collect(ctx context.Context, in ingest.Input, sink *inge
 		return err
 	}
 	w := sink.Writer(c.spec.table, c.spec.columns...)
+	fetchStart := time.Now().UTC()
+	if !in.Now.IsZero() && in.Now.Before(fetchStart) {
+		fetchStart = in.Now
+	}
 
 	// Reading and validating run in their own goroutine, ahead of the writes: while a batch is being
 	// sent to ClickHouse (synchronously, by the Writer), the next records are parsed instead of waiting.
@@ -557,6 +601,11 @@ func (c *coopCollector) Collect(ctx context.Context, in ingest.Input, sink *inge
 		return prodErr
 	}
 	if in.IsURL() && !newest.IsZero() {
+		// The watermark never passes the start of the fetch that produced it: a record stamped a few
+		// hours ahead (accepted, see dates.go) must not make the next run skip what is modified meanwhile.
+		if newest.After(fetchStart) {
+			newest = fetchStart
+		}
 		sink.SetWatermark(newest.UTC().Format(coopWatermarkLayout))
 	}
 	return nil

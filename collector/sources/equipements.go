@@ -42,6 +42,10 @@ func parseEquipement(r tabRow, ingestVersion uint64) ([]any, string, string) {
 	if err != nil {
 		return nil, "periode", err.Error()
 	}
+	// A figure is observed: its month may be the current one, not a later one.
+	if reason := checkDate("periode", periode, observed, false, r.Now); reason != "" {
+		return nil, "periode", reason
+	}
 	terr, err := territory.Parse(r.get("territoire"))
 	if err != nil {
 		return nil, "territoire", fmt.Sprintf("territoire « %s » invalide (attendu com:<code INSEE>, un code INSEE seul, epci:<SIREN> ou dep:<code>)", r.get("territoire"))

@@ -5,10 +5,15 @@ package sources
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/cenkalti/backoff/v4"
 
 	"github.com/sdaasp-rhone/fne/collector/ingest"
 	"github.com/sdaasp-rhone/fne/internal/chtest"
@@ -90,5 +95,111 @@ func TestTiesLaterIngestionWins(t *testing.T) {
 	}
 	if duree != 100 || n != 1 {
 		t.Errorf("FINAL: duree %d over %d rows, want 100 over 1", duree, n)
+	}
+}
+
+// runAt runs c on in with the clock stopped at now, without retries.
+func runAt(t *testing.T, db *chtest.DB, c ingest.Collector, in ingest.Input, now time.Time) ingest.Summary {
+	t.Helper()
+	r := &ingest.Runner{Conn: db.Conn, Now: func() time.Time { return now }, Retry: func() backoff.BackOff { return &backoff.StopBackOff{} }}
+	sum, _ := r.Run(context.Background(), c, in)
+	return sum
+}
+
+// TestDateRanges: every date outside its documented range is a reject naming the value and the range;
+// nothing is wrapped (2200-01-01 was stored as 2020-07-27, 1900-01-01 as 2079-06-07) or clamped. The
+// clock is 2026-11-30T06:00:00Z, so an observed fact may be dated up to 2026-12-01T06:00:00Z (+ 1 day).
+func TestDateRanges(t *testing.T) {
+	db, ref := chtest.WithReference(t)
+	now := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	obs := "du 2000-01-01 au 2026-12-01 (date d'un fait observé : au plus un jour après l'ingestion)"
+	plan := "du 2000-01-01 au 2099-12-31 (date prévue : jusqu'à fin 2099)"
+
+	ren := writeFile(t, "r.csv", "id,date,type,titre,territoire,action,format\n"+
+		"r1,2200-01-01,comite_technique,T,dep:69,1.2,presentiel\n"+
+		"r2,1900-01-01,comite_technique,T,dep:69,1.2,presentiel\n"+
+		"r3,2027-03-01,comite_technique,T,dep:69,1.2,presentiel\n") // planned: may lie ahead
+	sum := runAt(t, db, NewRencontres(), ingest.Input{Location: ren}, now)
+	ftCounts(t, sum, 3, 1, 2)
+	_, reasons := ftRejects(t, db, sum.ID)
+	if want := "date « 2200-01-01 » hors de la plage admise, " + plan; reasons["ligne 2"] != want {
+		t.Errorf("rencontres ligne 2 : %q, attendu %q", reasons["ligne 2"], want)
+	}
+	if want := "date « 1900-01-01 » hors de la plage admise, " + plan; reasons["ligne 3"] != want {
+		t.Errorf("rencontres ligne 3 : %q", reasons["ligne 3"])
+	}
+	ftEqual(t, "rencontre planifiée", ftQuery(t, db, "SELECT id, toString(date) FROM rencontres"), []string{"r3|2027-03-01"})
+
+	jal := writeFile(t, "j.csv", "action,jalon,libelle,statut,date_prevue,date_realisee\n"+
+		"1.1,a,A,realise,2030-01-01,2026-12-01\n"+ // due ahead, reached within the day of slack
+		"1.1,b,B,realise,2026-10-01,2026-12-02\n"+ // reached « after tomorrow »
+		"1.1,c,C,a_lancer,2100-01-01,\n")
+	sum = runAt(t, db, NewJalons(), ingest.Input{Location: jal}, now)
+	ftCounts(t, sum, 3, 1, 2)
+	_, reasons = ftRejects(t, db, sum.ID)
+	if want := "date_realisee « 2026-12-02 » hors de la plage admise, " + obs; reasons["ligne 3"] != want {
+		t.Errorf("jalons ligne 3 : %q, attendu %q", reasons["ligne 3"], want)
+	}
+	if want := "date_prevue « 2100-01-01 » hors de la plage admise, " + plan; reasons["ligne 4"] != want {
+		t.Errorf("jalons ligne 4 : %q", reasons["ligne 4"])
+	}
+
+	equ := writeFile(t, "e.csv", "periode,territoire,indicateur,valeur\n"+
+		"2026-11,com:69243,pc_dons,3\n"+
+		"2027-01,com:69243,pc_dons,4\n"+
+		"1999-12,com:69243,pc_dons,5\n")
+	sum = runAt(t, db, NewEquipements(), ingest.Input{Location: equ}, now)
+	ftCounts(t, sum, 3, 1, 2)
+	_, reasons = ftRejects(t, db, sum.ID)
+	if want := "periode « 2027-01-01 » hors de la plage admise, " + obs; reasons["ligne 3"] != want {
+		t.Errorf("equipements ligne 3 : %q", reasons["ligne 3"])
+	}
+
+	lie := writeFile(t, "l.csv", "id,pivot,nom,commune,code_postal,code_insee,adresse,date_maj\n"+
+		"L1,1,Lieu,Tarare,69170,69243,1 rue,2107-01-01\n"+
+		"L2,1,Lieu,Tarare,69170,69243,1 rue,2026-06-12\n")
+	sum = runAt(t, db, NewLieux(), ingest.Input{Location: lie, Reference: ref}, now)
+	ftCounts(t, sum, 2, 1, 1)
+	_, reasons = ftRejects(t, db, sum.ID)
+	if want := "date_maj « 2107-01-01 » hors de la plage admise, " + obs; reasons["ligne 2"] != want {
+		t.Errorf("lieux ligne 2 : %q", reasons["ligne 2"])
+	}
+	// The accepted place's version: date_maj 2026-06-12 = 1781222400 s in the high half, the run's
+	// ingestion time in the low half (the clock, 2026-11-30T06:00:00Z = 1796018400, or later).
+	var v uint64
+	if err := db.Conn.QueryRow(context.Background(), "SELECT version FROM lieux WHERE id = 'L2'").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	if v>>32 != 1781222400 || v&(1<<32-1) < 1796018400 {
+		t.Errorf("version lieu L2 = %d<<32|%d", v>>32, v&(1<<32-1))
+	}
+}
+
+// TestFutureCoopRecords: a Coop record modified in 2099, or an activity dated in 2099, is rejected
+// with its value; the watermark never passes the start of the fetch (the clock, 2026-11-30T06:00:00Z),
+// even for a record stamped a few hours ahead (accepted: within the day of slack).
+func TestFutureCoopRecords(t *testing.T) {
+	db := chtest.Migrated(t)
+	now := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	page := "[" + strings.Trim(oneActivite("a-2099", "2026-10-06", "2099-01-01T00:00:00.000Z", 30), "[]") + "," +
+		strings.Trim(oneActivite("a-date", "2099-06-01", "2026-10-06T14:02:11.000Z", 30), "[]") + "," +
+		strings.Trim(oneActivite("a-soon", "2026-11-30", "2026-11-30T09:00:00.000Z", 30), "[]") + "]"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"data":%s,"links":{"next":null}}`, page)
+	}))
+	defer srv.Close()
+	sum := runAt(t, db, NewActivites(), ingest.Input{Location: srv.URL, Options: map[string]string{"token": "t"}}, now)
+	ftCounts(t, sum, 3, 1, 2)
+	_, reasons := ftRejects(t, db, sum.ID)
+	obs := "hors de la plage admise, du 2000-01-01T00:00:00Z au 2026-12-01T06:00:00Z (date d'un fait observé : au plus un jour après l'ingestion)"
+	if want := "modification « 2099-01-01T00:00:00Z » " + obs; reasons["a-2099"] != want {
+		t.Errorf("a-2099 : %q, attendu %q", reasons["a-2099"], want)
+	}
+	if want := "date « 2099-06-01 » hors de la plage admise, du 2000-01-01 au 2026-12-01 (date d'un fait observé : au plus un jour après l'ingestion)"; reasons["a-date"] != want {
+		t.Errorf("a-date : %q, attendu %q", reasons["a-date"], want)
+	}
+	// a-soon (09:00, three hours ahead) is written, but the watermark stops at the fetch start, 06:00.
+	if sum.Watermark != "2026-11-30T06:00:00.000Z" {
+		t.Errorf("filigrane %q, attendu 2026-11-30T06:00:00.000Z", sum.Watermark)
 	}
 }

@@ -43,6 +43,7 @@ func (c jalons) Collect(ctx context.Context, in ingest.Input, sink *ingest.Sink)
 		if err != nil {
 			return fmt.Errorf("%s : %w", ingest.RedactURL(in.Location), err)
 		}
+		t.Now = in.Now
 		return tabEach(ctx, t, sink, w, parse)
 	}
 	return tabCollect(ctx, in, sink, c.Name(), []string{"action", "jalon", "statut"}, w, parse)
@@ -132,14 +133,18 @@ func parseJalon(r tabRow, ingestVersion uint64) ([]any, string, string) {
 		return nil, "statut", reason
 	}
 	dates := [2]*string{}
+	// A milestone may be due ahead; it cannot have been reached in the future.
 	for i, col := range []string{"date_prevue", "date_realisee"} {
-		v := r.get(col)
-		if v == "" {
-			continue
+		kind := planned
+		if col == "date_realisee" {
+			kind = observed
 		}
-		d, err := tabDate(v, r.XLSX)
-		if err != nil {
-			return nil, col, err.Error()
+		d, reason := r.date(col, kind)
+		if reason != "" {
+			return nil, col, reason
+		}
+		if d.IsZero() {
+			continue
 		}
 		s := d.Format("2006-01-02")
 		dates[i] = &s

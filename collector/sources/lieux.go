@@ -291,6 +291,10 @@ func parseLieu(rec lieuRecord, m *lieuMatcher, now time.Time) ([]any, string, st
 	if err != nil {
 		return nil, "date_maj", "date_maj : " + err.Error()
 	}
+	// date_maj is the high half of the version: checked, so that it is never clamped (after 2106).
+	if reason := checkDate("date_maj", dateMaj, observed, false, now); reason != "" {
+		return nil, "date_maj", reason
+	}
 	commune := rec.get("commune")
 	insee, resolved := rec.get("code_insee"), uint8(0)
 	if insee != "" {

@@ -44,12 +44,12 @@ func parseRencontre(r tabRow, ingestVersion uint64) ([]any, string, string) {
 	if id == "" {
 		return nil, "id", "identifiant de la rencontre absent"
 	}
-	d, err := tabDate(r.get("date"), r.XLSX)
-	if err != nil {
-		if r.get("date") == "" {
-			return nil, "date", "date de la rencontre absente"
-		}
-		return nil, "date", err.Error()
+	if r.get("date") == "" {
+		return nil, "date", "date de la rencontre absente"
+	}
+	d, reason := r.date("date", planned)
+	if reason != "" {
+		return nil, "date", reason
 	}
 	typ := r.get("type")
 	if reason := tabEnum("type", typ, rencontreTypes); reason != "" {

@@ -31,11 +31,12 @@ const tabMaxRecord = 1 << 20
 
 // tabRow is one data row of a table.
 type tabRow struct {
-	Pos   string // "ligne 3" or "rencontres!ligne 3"
-	Line  int    // physical line (CSV) or row number (XLSX) where the row starts; orders duplicates
-	Raw   string // the row as read (CSV text, or the XLSX cells joined as CSV)
-	XLSX  bool   // cells come from a workbook: dates may be Excel serial numbers
-	Width string // non-empty when the CSV row does not have as many cells as the header: the reason
+	Pos   string    // "ligne 3" or "rencontres!ligne 3"
+	Line  int       // physical line (CSV) or row number (XLSX) where the row starts; orders duplicates
+	Raw   string    // the row as read (CSV text, or the XLSX cells joined as CSV)
+	XLSX  bool      // cells come from a workbook: dates may be Excel serial numbers
+	Width string    // non-empty when the CSV row does not have as many cells as the header: the reason
+	Now   time.Time // the ingestion time, for the accepted date ranges (dates.go)
 	cells []string
 	hdr   map[string]int
 }
@@ -65,13 +66,32 @@ func tabSplitMulti(s string) []string {
 // tabTable iterates over the data rows of a CSV file or an XLSX sheet.
 type tabTable struct {
 	Header []string
-	Sheet  string // XLSX sheet read, "" for CSV
+	Sheet  string    // XLSX sheet read, "" for CSV
+	Now    time.Time // the ingestion time, copied to every row
 	hdr    map[string]int
 	next   func() (tabRow, error)
 }
 
 // Next returns the next non-blank data row, or io.EOF.
-func (t *tabTable) Next() (tabRow, error) { return t.next() }
+func (t *tabTable) Next() (tabRow, error) {
+	r, err := t.next()
+	r.Now = t.Now
+	return r, err
+}
+
+// date parses the cell of col as a date and checks it against the range of kind: the date, or the
+// French reason of the reject ("" cell gives the zero time and no reason).
+func (r tabRow) date(col string, kind dateKind) (time.Time, string) {
+	v := r.get(col)
+	if v == "" {
+		return time.Time{}, ""
+	}
+	d, err := tabDate(v, r.XLSX)
+	if err != nil {
+		return time.Time{}, err.Error()
+	}
+	return d, checkDate(col, d, kind, false, r.Now)
+}
 
 // Has reports whether the header holds col.
 func (t *tabTable) Has(col string) bool { _, ok := t.hdr[col]; return ok }
@@ -178,6 +198,7 @@ func tabOpenTable(ctx context.Context, in ingest.Input, source string) (*tabTabl
 		rc.Close()
 		return nil, nil, fmt.Errorf("%s : %w", ingest.RedactURL(in.Location), err)
 	}
+	t.Now = in.Now
 	return t, rc, nil
 }
 
