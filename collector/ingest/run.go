@@ -114,11 +114,11 @@ func (r *Runner) Run(ctx context.Context, c Collector, in Input) (Summary, error
 	return r.finish(ctx, sink, sum, err)
 }
 
-// lastIngestion is the latest ingestion time handed out by this process: with the database's own maximum
-// it makes every run's ingestion time strictly greater than the previous one.
+// lastIngestion is the latest ingestion time handed out by this process, per connection: with the
+// database's own maximum it keeps concurrent runs of one process (the daemon) apart too.
 var lastIngestion struct {
 	sync.Mutex
-	t time.Time
+	t map[driver.Conn]time.Time
 }
 
 // ingestionTime is the run's ingestion time, the low half of every version it writes (rule « versions »
@@ -137,14 +137,17 @@ func (r *Runner) ingestionTime(ctx context.Context) (time.Time, error) {
 	}
 	lastIngestion.Lock()
 	defer lastIngestion.Unlock()
-	if lastIngestion.t.After(last) {
-		last = lastIngestion.t
+	if lastIngestion.t == nil {
+		lastIngestion.t = map[driver.Conn]time.Time{}
+	}
+	if p := lastIngestion.t[r.Conn]; p.After(last) {
+		last = p
 	}
 	t := r.now()
 	if !t.After(last) {
 		t = last.UTC().Truncate(time.Second).Add(time.Second)
 	}
-	lastIngestion.t = t
+	lastIngestion.t[r.Conn] = t
 	return t, nil
 }
 
