@@ -203,3 +203,24 @@ func TestFutureCoopRecords(t *testing.T) {
 		t.Errorf("filigrane %q, attendu 2026-11-30T06:00:00.000Z", sum.Watermark)
 	}
 }
+
+// TestConsultationsSharedReader: consultations read through the shared table reader: ";" detected, an
+// extra cell is a reject (with its raw line, in French), a stray quote costs one line.
+func TestConsultationsSharedReader(t *testing.T) {
+	db := chtest.Migrated(t)
+	now := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	p := writeFile(t, "c.csv", "date;lieu_id;consultations\n"+
+		"2026-10-01;a1;3\n"+
+		"2026-10-02;a2;4;en trop\n"+
+		"2026-10-03;\"a3;5\n"+
+		"2026-10-04;a4;6\n")
+	sum := runAt(t, db, NewConsultations(), ingest.Input{Location: p}, now)
+	// 4 rows read: lines 2 and 5 written (3 + 6 = 9 consultations), lines 3 and 4 rejected.
+	ftCounts(t, sum, 4, 2, 2)
+	ftEqual(t, "consultations", ftQuery(t, db, "SELECT toString(sum(consultations)), toString(count()) FROM consultations"), []string{"9|2"})
+	got := ftQuery(t, db, "SELECT position, reason, raw FROM rejects WHERE run_id = ? ORDER BY position", sum.ID)
+	ftEqual(t, "rejets", got, []string{
+		"ligne 3|4 cellule(s) au lieu des 3 colonnes de l'en-tête (séparateur « ; »)|2026-10-02;a2;4;en trop",
+		"ligne 4|guillemet « \" » ouvert au caractère 12 de la ligne 4 et jamais fermé : ligne rejetée seule, les suivantes sont lues|2026-10-03;\"a3;5",
+	})
+}

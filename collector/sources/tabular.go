@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 
@@ -212,41 +213,39 @@ func newCSVTable(r io.Reader) (*tabTable, error) {
 	s := &tabCSV{br: br}
 	var headerText string
 	for {
-		line, err := s.readLine()
-		if line == "" && err != nil {
+		l, err := s.readPhys()
+		if err != nil {
 			if err == io.EOF {
 				return nil, errors.New("fichier vide : aucune ligne d'en-tête")
 			}
 			return nil, err
 		}
-		if s.line == 1 {
+		line := l.text
+		if l.n == 1 {
 			line = strings.TrimPrefix(line, "\ufeff")
 		}
 		if strings.TrimSpace(tabChomp(line)) != "" {
 			headerText = tabChomp(line)
 			break
 		}
-		if err != nil {
-			return nil, errors.New("fichier vide : aucune ligne d'en-tête")
-		}
 	}
 	s.sep = tabDetectSep(headerText)
 	cells, _ := tabSplitCSV(headerText, s.sep)
 	t := &tabTable{}
 	t.Header, t.hdr = tabHeader(cells)
-	width := len(cells)
+	s.width = len(cells)
 	t.next = func() (tabRow, error) {
 		for {
-			fields, raw, start, err := s.record()
+			rec, err := s.record()
 			if err != nil {
 				return tabRow{}, err
 			}
-			if tabBlank(fields) {
+			if rec.reason == "" && tabBlank(rec.cells) {
 				continue
 			}
-			row := tabRow{Pos: fmt.Sprintf("ligne %d", start), Line: start, Raw: raw, cells: fields, hdr: t.hdr}
-			if len(fields) != width {
-				row.Width = fmt.Sprintf("%d cellule(s) au lieu des %d colonnes de l'en-tête (séparateur « %s »)", len(fields), width, string(s.sep))
+			row := tabRow{Pos: fmt.Sprintf("ligne %d", rec.start), Line: rec.start, Raw: rec.raw, cells: rec.cells, hdr: t.hdr, Width: rec.reason}
+			if row.Width == "" && len(rec.cells) != s.width {
+				row.Width = fmt.Sprintf("%d cellule(s) au lieu des %d colonnes de l'en-tête (séparateur « %s »)", len(rec.cells), s.width, tabSepName(s.sep))
 			}
 			return row, nil
 		}
@@ -254,58 +253,153 @@ func newCSVTable(r io.Reader) (*tabTable, error) {
 	return t, nil
 }
 
-// tabCSV splits a CSV stream into records, following quoted fields across lines.
+func tabSepName(sep byte) string {
+	if sep == '\t' {
+		return "tabulation"
+	}
+	return string(sep)
+}
+
+// Bounds of one CSV record. A quote left open would otherwise swallow the rest of the file; a legitimate
+// cell spanning lines (an address, a comment) is far below both.
+const (
+	tabMaxRecordLines = 200
+)
+
+// tabCSV splits a CSV stream into records, following quoted cells across lines. A quote that is still
+// open after tabMaxRecordLines lines or tabMaxRecord bytes, at the end of the file, or whose record does
+// not have the header's width once closed, is a stray quote: its line alone is rejected and reading
+// resumes at the next line (the lines read ahead are read again), so one bad quote costs one row.
 type tabCSV struct {
-	br   *bufio.Reader
-	sep  byte
-	line int // physical lines consumed
-	eof  bool
+	br      *bufio.Reader
+	sep     byte
+	width   int
+	line    int // physical lines consumed from br
+	eof     bool
+	pending []tabLine // lines read ahead, to read again after a stray quote
 }
 
-func (s *tabCSV) readLine() (string, error) {
+// tabLine is one physical line, with its line break; long when it exceeded tabMaxRecord (the text is
+// then cut there and the rest of the line skipped).
+type tabLine struct {
+	text string
+	n    int
+	long bool
+}
+
+// tabRecord is one record: its cells, its text without the final line break, its first line, and the
+// reason of its reject when it cannot be read as cells.
+type tabRecord struct {
+	cells  []string
+	raw    string
+	start  int
+	reason string
+}
+
+func (s *tabCSV) readPhys() (tabLine, error) {
+	if len(s.pending) > 0 {
+		l := s.pending[0]
+		s.pending = s.pending[1:]
+		return l, nil
+	}
 	if s.eof {
-		return "", io.EOF
+		return tabLine{}, io.EOF
 	}
-	line, err := s.br.ReadString('\n')
-	if err == io.EOF {
-		s.eof = true
-	} else if err != nil {
-		return "", err
+	var buf []byte
+	long := false
+	for {
+		chunk, err := s.br.ReadSlice('\n')
+		if room := tabMaxRecord - len(buf); len(chunk) <= room {
+			buf = append(buf, chunk...)
+		} else {
+			buf = append(buf, chunk[:room]...)
+			long = true
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF {
+			s.eof = true
+			if len(buf) == 0 {
+				return tabLine{}, io.EOF
+			}
+			break
+		}
+		if err != nil {
+			return tabLine{}, err
+		}
+		break
 	}
-	if line != "" {
-		s.line++
-	}
-	return line, err
+	s.line++
+	return tabLine{text: string(buf), n: s.line, long: long}, nil
 }
 
-// record returns the next record's cells, its text without the final line break, and its first line.
-func (s *tabCSV) record() ([]string, string, int, error) {
+func (s *tabCSV) record() (tabRecord, error) {
+	first, err := s.readPhys()
+	if err != nil {
+		return tabRecord{}, err
+	}
+	if first.long {
+		return tabRecord{raw: tabChomp(first.text), start: first.n, reason: fmt.Sprintf(
+			"ligne %d de plus de %d Mo (cellule trop longue) : rejetée seule, la suivante est lue", first.n, tabMaxRecord>>20)}, nil
+	}
+	text := tabChomp(first.text)
+	cells, complete := tabSplitCSV(text, s.sep)
+	if complete {
+		return tabRecord{cells: cells, raw: text, start: first.n}, nil
+	}
+	// A quoted cell goes on at the next line: read ahead until it closes.
+	ahead := []tabLine{}
 	var buf strings.Builder
-	start := 0
-	for {
-		line, err := s.readLine()
-		if line == "" {
-			if err == nil {
-				continue
-			}
-			if buf.Len() == 0 {
-				return nil, "", 0, err
-			}
-			// A quote left open at the end of the file: give what was read.
-			text := tabChomp(buf.String())
-			f, _ := tabSplitCSV(text, s.sep)
-			return f, text, start, nil
+	buf.WriteString(first.text)
+	for len(ahead) < tabMaxRecordLines {
+		l, err := s.readPhys()
+		if err == io.EOF {
+			break
 		}
-		if start == 0 {
-			start = s.line
+		if err != nil {
+			return tabRecord{}, err
 		}
-		buf.WriteString(line)
-		text := tabChomp(buf.String())
-		f, complete := tabSplitCSV(text, s.sep)
-		if complete || s.eof || buf.Len() > tabMaxRecord {
-			return f, text, start, nil
+		ahead = append(ahead, l)
+		if l.long || buf.Len()+len(l.text) > tabMaxRecord {
+			break
+		}
+		buf.WriteString(l.text)
+		all := tabChomp(buf.String())
+		if cells, complete := tabSplitCSV(all, s.sep); complete {
+			if len(cells) == s.width {
+				return tabRecord{cells: cells, raw: all, start: first.n}, nil
+			}
+			break
 		}
 	}
+	s.pending = append(ahead, s.pending...)
+	return tabRecord{raw: text, start: first.n, reason: fmt.Sprintf(
+		"guillemet « \" » ouvert au caractère %d de la ligne %d et jamais fermé : ligne rejetée seule, les suivantes sont lues",
+		tabOpenQuote(text, s.sep), first.n)}, nil
+}
+
+// tabOpenQuote is the position (in characters, from 1) of the quote that opens the cell still open at
+// the end of text.
+func tabOpenQuote(text string, sep byte) int {
+	inQ, start, at := false, true, 0
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case inQ && c == '"' && i+1 < len(text) && text[i+1] == '"':
+			i++
+		case inQ && c == '"':
+			inQ = false
+		case inQ:
+		case c == sep:
+			start = true
+		case c == '"' && start:
+			inQ, start, at = true, false, i
+		default:
+			start = false
+		}
+	}
+	return utf8.RuneCountInString(text[:at]) + 1
 }
 
 func tabChomp(s string) string {
