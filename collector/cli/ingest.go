@@ -41,7 +41,7 @@ func (o optionFlags) Set(v string) error {
 var progressEvery = 2 * time.Second
 
 func runIngest(ctx context.Context, env *Env, args []string) error {
-	const usage = "<source> <fichier|url> [--strict] [--option clé=valeur …] [--sheet NOM]"
+	const usage = "<source> <fichier|url> [--strict] [--option clé=valeur …] [--sheet NOM] [--encoding auto|utf-8|utf-16|windows-1252]"
 	var cf connFlags
 	fs := flagSet("ingest", usage, env)
 	cf.register(fs)
@@ -49,6 +49,7 @@ func runIngest(ctx context.Context, env *Env, args []string) error {
 	opts := optionFlags{}
 	fs.Var(opts, "option", "réglage de la source clé=valeur (répétable), ex. --option base_url=https://…")
 	sheet := fs.String("sheet", "", "feuille du classeur .xlsx à lire (défaut : celle qui porte le nom de la source, ou la seule)")
+	encoding := fs.String("encoding", "", "encodage d'un fichier texte : auto (défaut), utf-8, utf-16 ou windows-1252")
 	// Flags may follow the positional arguments: parse until everything is consumed.
 	var pos []string
 	rest := args
@@ -72,6 +73,14 @@ func runIngest(ctx context.Context, env *Env, args []string) error {
 	source, location := pos[0], pos[1]
 	if *sheet != "" {
 		opts["sheet"] = *sheet
+	}
+	if *encoding != "" {
+		opts["encoding"] = *encoding
+	}
+	if e, ok := opts["encoding"]; ok {
+		if _, valid := sources.NormalizeEncoding(e); !valid {
+			return usagef("encodage « %s » inconnu (valeurs admises : %s)", e, strings.Join(sources.Encodings, ", "))
+		}
 	}
 	var runs []ingest.Collector
 	var sheetOf []string
@@ -188,6 +197,9 @@ func printSummary(w io.Writer, s ingest.Summary, sheet string, took time.Duratio
 	fmt.Fprintf(w, "  Lignes rejetées : %s\n", thousands(s.Rejected))
 	fmt.Fprintf(w, "  Durée           : %s\n", durationFr(took))
 	fmt.Fprintf(w, "  Lancement       : %s\n", s.ID)
+	for _, n := range s.Notes {
+		fmt.Fprintf(w, "  Lecture         : %s\n", n)
+	}
 	if s.Err != nil {
 		fmt.Fprintf(w, "  Erreur          : %v\n", s.Err)
 	}

@@ -33,6 +33,7 @@ type Summary struct {
 	Written           uint64
 	Rejected          uint64
 	RejectsByReason   map[string]uint64
+	Notes             []string // how the input was read (its encoding), for the summary
 	Status            string
 	Err               error
 	Watermark         string
@@ -161,6 +162,7 @@ func (r *Runner) finish(ctx context.Context, sink *Sink, sum Summary, runErr err
 	}
 	sum.Read, sum.Written, sum.Rejected = sink.Counts()
 	sum.RejectsByReason = sink.reasons
+	sum.Notes = append([]string(nil), sink.notes...)
 	switch {
 	case runErr != nil:
 		sum.Status, sum.Err = StatusFailed, runErr

@@ -32,7 +32,15 @@ type Sink struct {
 	written   uint64
 	rejected  uint64
 	watermark string
+	notes     []string
 	progress  func(read, written, rejected uint64)
+}
+
+// Note adds a line to the run summary about how the input was read (its encoding, for instance).
+func (s *Sink) Note(msg string) {
+	s.mu.Lock()
+	s.notes = append(s.notes, msg)
+	s.mu.Unlock()
 }
 
 // RunInfo identifies a run.

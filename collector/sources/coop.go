@@ -628,7 +628,7 @@ func (c *coopCollector) collectFile(path string, handle func(json.RawMessage) er
 	}
 	defer f.Close()
 	var handleErr error
-	if _, err := readCoopPage(bufio.NewReaderSize(f, 1<<20), func(raw json.RawMessage) error {
+	if _, err := readCoopPage(skipBOM(bufio.NewReaderSize(f, 1<<20)), func(raw json.RawMessage) error {
 		handleErr = handle(raw)
 		return handleErr
 	}); err != nil {
@@ -670,7 +670,7 @@ func (c *coopCollector) collectAPI(ctx context.Context, in ingest.Input, handle 
 			return fmt.Errorf("%s : %w", c.spec.name, err)
 		}
 		var handleErr error
-		next, err := readCoopPage(bytes.NewReader(body), func(raw json.RawMessage) error {
+		next, err := readCoopPage(bytes.NewReader(bytes.TrimPrefix(body, bomUTF8)), func(raw json.RawMessage) error {
 			handleErr = handle(raw)
 			return handleErr
 		})

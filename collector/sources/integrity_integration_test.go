@@ -224,3 +224,51 @@ func TestConsultationsSharedReader(t *testing.T) {
 		"ligne 4|guillemet « \" » ouvert au caractère 12 de la ligne 4 et jamais fermé : ligne rejetée seule, les suivantes sont lues|2026-10-03;\"a3;5",
 	})
 }
+
+// TestEncodings: the same place, written by French Excel (Windows-1252), by a UTF-16 tool (BOM) and
+// in UTF-8 with a BOM, is stored as the same UTF-8 text and its accented commune « Ambérieux » is found
+// (69005); the summary says what was converted. JSON with a UTF-8 BOM is accepted.
+func TestEncodings(t *testing.T) {
+	db, ref := chtest.WithReference(t)
+	now := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	text := "id,pivot,nom,commune,code_postal,adresse,date_maj\nL1,1,Médiathèque,Ambérieux,69480,1 rue,2026-06-12\n"
+	cp1252 := strings.NewReplacer("é", "\xe9", "è", "\xe8").Replace(text)
+	utf16 := []byte{0xFF, 0xFE}
+	for _, r := range text {
+		utf16 = append(utf16, byte(r), byte(r>>8)) // every character of text is in the BMP
+	}
+	cases := []struct {
+		name, content, encoding, note string
+	}{
+		// é, è, é: three bytes that are not UTF-8, read as Windows-1252.
+		{"cp1252.csv", cp1252, "", "encodage : fichier non UTF-8, 3 caractère(s) lu(s) en Windows-1252 (forcer avec --encoding)"},
+		{"utf16.csv", string(utf16), "", "encodage UTF-16 décodé"},
+		{"bom.csv", "\xef\xbb\xbf" + text, "", ""},
+		{"force.csv", cp1252, "windows-1252", "encodage Windows-1252 (imposé par --encoding)"},
+	}
+	for _, c := range cases {
+		p := writeFile(t, c.name, c.content)
+		opts := map[string]string{}
+		if c.encoding != "" {
+			opts["encoding"] = c.encoding
+		}
+		sum := runAt(t, db, NewLieux(), ingest.Input{Location: p, Reference: ref, Options: opts}, now)
+		ftCounts(t, sum, 1, 1, 0)
+		note := strings.Join(sum.Notes, "; ")
+		if note != c.note {
+			t.Errorf("%s : note %q, attendu %q", c.name, note, c.note)
+		}
+		ftEqual(t, c.name, ftQuery(t, db, "SELECT argMax(nom, version), argMax(commune, version), argMax(code_insee, version) FROM lieux WHERE id = 'L1'"),
+			[]string{"Médiathèque|Ambérieux|69005"})
+	}
+	// UTF-8 forced on a Windows-1252 file: the bytes become U+FFFD, the commune is not found.
+	p := writeFile(t, "mauvais.csv", cp1252)
+	sum := runAt(t, db, NewLieux(), ingest.Input{Location: p, Reference: ref, Options: map[string]string{"encoding": "utf-8"}}, now)
+	ftCounts(t, sum, 1, 0, 1)
+	if n := strings.Join(sum.Notes, ";"); n != "encodage UTF-8 imposé : 3 octet(s) invalide(s) remplacé(s) par « \uFFFD »" {
+		t.Errorf("note %q", n)
+	}
+	js := writeFile(t, "a.json", "\xef\xbb\xbf"+oneActivite("act-bom", "2026-10-06", "2026-10-06T14:02:11.000Z", 5))
+	sum = runAt(t, db, NewActivites(), ingest.Input{Location: js}, now)
+	ftCounts(t, sum, 1, 1, 0)
+}

@@ -39,11 +39,15 @@ func (c jalons) Collect(ctx context.Context, in ingest.Input, sink *ingest.Sink)
 			return err
 		}
 		defer rc.Close()
-		t, err := newYAMLTable(bufio.NewReader(rc))
+		br, dec, err := decodeText(bufio.NewReader(rc), in.Option("encoding", ""))
+		if err != nil {
+			return err
+		}
+		t, err := newYAMLTable(br)
 		if err != nil {
 			return fmt.Errorf("%s : %w", ingest.RedactURL(in.Location), err)
 		}
-		t.Now = in.Now
+		t.Now, t.note = in.Now, dec.note
 		return tabEach(ctx, t, sink, w, parse)
 	}
 	return tabCollect(ctx, in, sink, c.Name(), []string{"action", "jalon", "statut"}, w, parse)

@@ -60,7 +60,7 @@ func (c lieux) Collect(ctx context.Context, in ingest.Input, sink *ingest.Sink) 
 		return err
 	}
 	defer rc.Close()
-	br := bufio.NewReaderSize(rc, 64<<10)
+	br := skipBOM(bufio.NewReaderSize(rc, 64<<10))
 	w := sink.Writer("lieux", "id", "version", "deleted", "pivot", "nom", "commune", "code_postal", "code_insee", "code_insee_resolu",
 		"adresse", "latitude", "longitude", "typologie", "services", "publics_specifiquement_adresses", "modalites_accompagnement",
 		"itinerance", "dispositif_programmes_nationaux", "frais_a_charge", "date_maj")
@@ -84,14 +84,9 @@ func (c lieux) Collect(ctx context.Context, in ingest.Input, sink *ingest.Sink) 
 			return emit(pos, raw, rec)
 		})
 	}
-	var t *tabTable
-	if tabIsXLSX(head) {
-		t, err = newXLSXTable(br, in.Option("sheet", ""), c.Name())
-	} else {
-		t, err = newCSVTable(br)
-	}
+	t, err := tabTableFrom(br, in, c.Name())
 	if err != nil {
-		return fmt.Errorf("%s : %w", ingest.RedactURL(in.Location), err)
+		return err
 	}
 	if err := t.require(lieuRequired...); err != nil {
 		return err

@@ -69,6 +69,7 @@ type tabTable struct {
 	Header []string
 	Sheet  string    // XLSX sheet read, "" for CSV
 	Now    time.Time // the ingestion time, copied to every row
+	note   func() string // what the run summary must say about the reading (the encoding), once read
 	hdr    map[string]int
 	next   func() (tabRow, error)
 }
@@ -187,20 +188,35 @@ func tabOpenTable(ctx context.Context, in ingest.Input, source string) (*tabTabl
 	if err != nil {
 		return nil, nil, err
 	}
-	br := bufio.NewReaderSize(rc, 64<<10)
+	t, err := tabTableFrom(bufio.NewReaderSize(rc, 64<<10), in, source)
+	if err != nil {
+		rc.Close()
+		return nil, nil, err
+	}
+	return t, rc, nil
+}
+
+// tabTableFrom reads an opened input as a table: an XLSX workbook, or a CSV text decoded to UTF-8
+// (encoding.go, option encoding).
+func tabTableFrom(br *bufio.Reader, in ingest.Input, source string) (*tabTable, error) {
 	head, _ := br.Peek(4)
 	var t *tabTable
+	var err error
 	if tabIsXLSX(head) || strings.EqualFold(filepath.Ext(in.Location), ".xlsx") {
 		t, err = newXLSXTable(br, in.Option("sheet", ""), source)
 	} else {
-		t, err = newCSVTable(br)
+		var dec *textDecoder
+		if br, dec, err = decodeText(br, in.Option("encoding", "")); err == nil {
+			if t, err = newCSVTable(br); err == nil {
+				t.note = dec.note
+			}
+		}
 	}
 	if err != nil {
-		rc.Close()
-		return nil, nil, fmt.Errorf("%s : %w", ingest.RedactURL(in.Location), err)
+		return nil, fmt.Errorf("%s : %w", ingest.RedactURL(in.Location), err)
 	}
 	t.Now = in.Now
-	return t, rc, nil
+	return t, nil
 }
 
 // newCSVTable reads a CSV stream: the first non-blank line is the header; the separator is the most
@@ -691,6 +707,11 @@ func tabRows(ctx context.Context, t *tabTable, sink *ingest.Sink, fn func(r tabR
 		}
 		row, err := t.Next()
 		if err == io.EOF {
+			if t.note != nil {
+				if n := t.note(); n != "" {
+					sink.Note(n)
+				}
+			}
 			return nil
 		}
 		if err != nil {
