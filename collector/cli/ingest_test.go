@@ -89,7 +89,7 @@ func TestIngestCommandErrors(t *testing.T) {
 		{[]string{"ingest", "meteo", "x.csv"}, ExitUsage, "source inconnue « meteo »"},
 		{[]string{"ingest", "lieux", "absent.csv"}, ExitError, "fichier introuvable : absent.csv"},
 		{[]string{"ingest", "lieux", "x.csv", "--option", "sans-egal"}, ExitUsage, "clé=valeur attendu"},
-		{[]string{"ingest", "rencontres", lieuxFixture}, ExitError, "colonne(s) obligatoire(s) absente(s)"},
+		{[]string{"ingest", "rencontres", lieuxFixture}, ExitInvalidData, "colonne(s) obligatoire(s) absente(s)"},
 	} {
 		code, _, errs := ingestCLI(t, db, tc.args...)
 		if code != tc.code || !strings.Contains(errs, tc.frag) {

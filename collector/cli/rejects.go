@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"github.com/sdaasp-rhone/fne/collector/sources"
 	"path"
 	"strings"
 	"time"
@@ -43,6 +44,11 @@ func runRejects(ctx context.Context, env *Env, args []string) error {
 	}
 	if *limit <= 0 {
 		return usagef("--limit attend un nombre positif, pas %d", *limit)
+	}
+	if *source != "" {
+		if _, err := sources.Registry().Get(*source); err != nil {
+			return usagef("%v", err)
+		}
 	}
 	switch *format {
 	case "table", "json", "csv":

@@ -27,6 +27,39 @@ type Collector interface {
 	Collect(ctx context.Context, in Input, sink *Sink) error
 }
 
+// Configurable is a collector that declares the option keys it reads.
+type Configurable interface {
+	Options() []string
+}
+
+// CheckOptions refuses an option key that c does not read (a typo would otherwise be ignored), with the
+// list of the accepted keys.
+func CheckOptions(c Collector, opts map[string]string) error {
+	cc, ok := c.(Configurable)
+	if !ok {
+		return nil
+	}
+	known := map[string]bool{}
+	for _, k := range cc.Options() {
+		known[k] = true
+	}
+	var bad []string
+	for k := range opts {
+		if !known[k] {
+			bad = append(bad, k)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	sort.Strings(bad)
+	accepted := strings.Join(cc.Options(), ", ")
+	if accepted == "" {
+		accepted = "aucune"
+	}
+	return fmt.Errorf("option(s) inconnue(s) pour la source %s : %s (options admises : %s)", c.Name(), strings.Join(bad, ", "), accepted)
+}
+
 // Input is what to read.
 type Input struct {
 	// Location is a file path or an http(s) URL.

@@ -109,6 +109,12 @@ func (r *Runner) Run(ctx context.Context, c Collector, in Input) (Summary, error
 		in.Reference = ref
 	}
 	err = c.Collect(ctx, in, sink)
+	var te *TruncatedError
+	if errors.As(err, &te) {
+		sink.Read(1)
+		sink.Reject(te.Position, "", te.Reason, te.Raw)
+		err = nil
+	}
 	if err == nil {
 		err = sink.Flush(ctx)
 	}
@@ -134,7 +140,7 @@ func (r *Runner) ingestionTime(ctx context.Context) (time.Time, error) {
 		return r.Conn.QueryRow(ctx, "SELECT max(started_at) FROM ingestion_runs").Scan(&last)
 	}, backoff.WithContext(backoff.WithMaxRetries(backoff.NewExponentialBackOff(), 3), ctx))
 	if err != nil {
-		return time.Time{}, fmt.Errorf("lecture des lancements précédents : %w", err)
+		return time.Time{}, fmt.Errorf("lecture des lancements précédents : %w", store.Classify(err))
 	}
 	lastIngestion.Lock()
 	defer lastIngestion.Unlock()
@@ -211,7 +217,7 @@ func (r *Runner) watermark(ctx context.Context, source string) (string, error) {
 	var wm string
 	rows, err := r.Conn.Query(ctx, "SELECT argMax(watermark, version) FROM watermarks WHERE source = ? GROUP BY source", source)
 	if err != nil {
-		return "", fmt.Errorf("lecture du filigrane de %s : %w", source, err)
+		return "", fmt.Errorf("lecture du filigrane de %s : %w", source, store.Classify(err))
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -263,7 +269,26 @@ func RedactURL(loc string) string {
 	return u.String()
 }
 
-// IsStorage reports whether err came from ClickHouse (for metrics and exit codes).
+// IsStorage reports whether err is ClickHouse being unreachable or refusing access (for metrics and
+// exit codes); a query the server refused, a bad file or a bad page is not.
 func IsStorage(err error) bool {
-	return errors.Is(err, store.ErrUnreachable)
+	return errors.Is(err, store.ErrUnreachable) || errors.Is(err, store.ErrAuth)
 }
+
+// ErrInvalidInput marks the refusal of a whole input for its content (empty file, missing header column,
+// unreadable JSON, YAML or workbook): exit code 4 of the CLI. A bad record is a reject, never this.
+var ErrInvalidInput = errors.New("données invalides")
+
+// InvalidInput wraps a French explanation as an ErrInvalidInput.
+func InvalidInput(format string, args ...any) error {
+	return fmt.Errorf("%w : %s", ErrInvalidInput, fmt.Sprintf(format, args...))
+}
+
+// TruncatedError is returned by a collector whose input breaks midway (a truncated JSON file): what was
+// read before the break is valid and lands; the unreadable rest becomes one reject at Position, and the
+// run is « partiel ».
+type TruncatedError struct {
+	Position, Reason, Raw string
+}
+
+func (e *TruncatedError) Error() string { return e.Position + " : " + e.Reason }

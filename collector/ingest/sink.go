@@ -202,7 +202,7 @@ func (s *Sink) flushRejects(ctx context.Context, now time.Time) error {
 func (s *Sink) withRetry(ctx context.Context, what string, fn func() error) error {
 	err := backoff.Retry(fn, backoff.WithContext(s.retry(), ctx))
 	if err != nil {
-		return fmt.Errorf("%s : %w", what, err)
+		return fmt.Errorf("%s : %w", what, store.Classify(err))
 	}
 	return nil
 }

@@ -49,7 +49,7 @@ type coopPageError struct {
 }
 
 func (e *coopPageError) Error() string {
-	return fmt.Sprintf("JSON invalide vers l'octet %d : %v", e.offset, e.err)
+	return fmt.Sprintf("JSON invalide vers l'octet %d : %s", e.offset, jsonErrFR(e.err))
 }
 
 func (e *coopPageError) Unwrap() error { return e.err }
@@ -67,7 +67,7 @@ func readCoopPage(r io.Reader, fn func(raw json.RawMessage) error) (next string,
 	tok, err := dec.Token()
 	if err != nil {
 		if err == io.EOF {
-			return fail(errors.New("document vide"))
+			return fail(frMsg("document vide"))
 		}
 		return fail(err)
 	}
@@ -112,7 +112,7 @@ func readCoopPage(r io.Reader, fn func(raw json.RawMessage) error) (next string,
 					}
 				case nil:
 				default:
-					return fail(errors.New("« data » doit être un tableau de ressources"))
+					return fail(frMsg("« data » doit être un tableau de ressources"))
 				}
 				sawData = true
 			case "links":
@@ -144,14 +144,14 @@ func readCoopPage(r io.Reader, fn func(raw json.RawMessage) error) (next string,
 			return fail(err)
 		}
 		if !sawData {
-			return fail(errors.New("objet sans champ « data » (page JSON:API attendue)"))
+			return fail(frMsg("objet sans champ « data » (page JSON:API attendue)"))
 		}
 	default:
-		return fail(errors.New("une page JSON:API (objet) ou un tableau de ressources est attendu"))
+		return fail(frMsg("une page JSON:API (objet) ou un tableau de ressources est attendu"))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		if err == nil {
-			err = errors.New("données après la fin du document")
+			err = frMsg("données après la fin du document")
 		}
 		return fail(err)
 	}
@@ -578,8 +578,11 @@ func (c *coopCollector) Collect(ctx context.Context, in ingest.Input, sink *inge
 		} else {
 			prodErr = c.collectFile(in.Location, handle)
 		}
-		if prodErr == nil && len(chunk) > 0 {
-			prodErr = send()
+		// The records read before a break are sent too: a truncated file keeps them (files.go).
+		if len(chunk) > 0 {
+			if err := send(); prodErr == nil {
+				prodErr = err
+			}
 		}
 	}()
 	for chunk := range chunks {
@@ -622,18 +625,32 @@ type coopItem struct {
 type coopRejectItem struct{ position, field, reason, raw string }
 
 func (c *coopCollector) collectFile(path string, handle func(json.RawMessage) error) error {
-	f, err := os.Open(path)
+	f, err := openFile(path)
 	if err != nil {
-		return fmt.Errorf("%s : lecture impossible : %w", c.spec.name, err)
+		return err
 	}
 	defer f.Close()
 	var handleErr error
-	if _, err := readCoopPage(skipBOM(bufio.NewReaderSize(f, 1<<20)), func(raw json.RawMessage) error {
+	records := 0
+	br := bufio.NewReaderSize(f, 1<<20)
+	bom := int64(0)
+	if head, _ := br.Peek(3); bytes.HasPrefix(head, bomUTF8) {
+		bom = 3
+	}
+	if _, err := readCoopPage(skipBOM(br), func(raw json.RawMessage) error {
+		records++
 		handleErr = handle(raw)
 		return handleErr
 	}); err != nil {
 		if handleErr != nil {
 			return handleErr
+		}
+		var pe *coopPageError
+		if errors.As(err, &pe) {
+			// What was read before the break lands; the rest is one reject (an excerpt as its raw text).
+			rest := make([]byte, 1024)
+			n, _ := f.ReadAt(rest, bom+pe.offset)
+			return brokenJSON(path, records, bom+pe.offset, pe.err, string(rest[:n]))
 		}
 		return fmt.Errorf("%s : fichier %s : %w", c.spec.name, path, err)
 	}

@@ -272,3 +272,34 @@ func TestEncodings(t *testing.T) {
 	sum = runAt(t, db, NewActivites(), ingest.Input{Location: js}, now)
 	ftCounts(t, sum, 1, 1, 0)
 }
+
+// TestTruncatedFile: a JSON file that breaks in its sixth record. Before: batches of two sent (4 rows),
+// the fifth record neither written nor rejected, the run « echec ». Now: the five records read before
+// the break land, the unreadable rest is one reject at its byte offset, the run is « partiel », and
+// read = written + rejected = 5 + 1.
+func TestTruncatedFile(t *testing.T) {
+	db := chtest.Migrated(t)
+	var recs []string
+	for i := 1; i <= 6; i++ {
+		recs = append(recs, strings.Trim(oneActivite(fmt.Sprintf("a%d", i), "2026-10-06", "2026-10-06T14:02:11.000Z", i), "[]"))
+	}
+	whole := "[" + strings.Join(recs, ",") + "]"
+	cut := strings.Index(whole, `"id":"a6"`) + 20 // inside the sixth record
+	p := writeFile(t, "tronque.json", whole[:cut])
+	r := &ingest.Runner{Conn: db.Conn, BatchSize: 2, Now: func() time.Time { return time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC) },
+		Retry: func() backoff.BackOff { return &backoff.StopBackOff{} }}
+	sum, err := r.Run(context.Background(), NewActivites(), ingest.Input{Location: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ftCounts(t, sum, 6, 5, 1)
+	if sum.Status != ingest.StatusPartial {
+		t.Errorf("statut %s", sum.Status)
+	}
+	ftEqual(t, "activités", ftQuery(t, db, "SELECT toString(count()), toString(sum(duree)) FROM activites"), []string{"5|15"}) // 1+2+3+4+5
+	got := ftQuery(t, db, "SELECT position, reason FROM rejects WHERE run_id = ?", sum.ID)
+	// The unreadable rest starts with the sixth record (its opening brace).
+	start := strings.Index(whole, `{"type":"activite","id":"a6"`)
+	want := fmt.Sprintf("octet %d|reste du fichier illisible à partir de l'octet %d, après 5 enregistrement(s) importé(s) : fin du fichier au milieu d'un élément (fichier tronqué)", start, start)
+	ftEqual(t, "rejet", got, []string{want})
+}

@@ -3,7 +3,9 @@ package sources
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"regexp"
 	"io"
 	"path/filepath"
 	"strings"
@@ -58,22 +60,22 @@ func (c jalons) Collect(ctx context.Context, in ingest.Input, sink *ingest.Sink)
 func newYAMLTable(r io.Reader) (t *tabTable, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			t, err = nil, fmt.Errorf("YAML illisible (%v)", p)
+			t, err = nil, ingest.InvalidInput("YAML illisible")
 		}
 	}()
 	var doc yaml.Node
 	if err := yaml.NewDecoder(r).Decode(&doc); err != nil {
 		if err == io.EOF {
-			return nil, fmt.Errorf("fichier YAML vide")
+			return nil, ingest.InvalidInput("fichier YAML vide")
 		}
-		return nil, fmt.Errorf("YAML illisible : %v", err)
+		return nil, &frError{msg: ingest.InvalidInput("YAML illisible : %s", yamlErrFR(err)).Error(), err: errors.Join(ingest.ErrInvalidInput, err)}
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
 	if root.Kind != yaml.SequenceNode {
-		return nil, fmt.Errorf("YAML inattendu : une liste de jalons est attendue (« - action: … »)")
+		return nil, ingest.InvalidInput("YAML inattendu : une liste de jalons est attendue (« - action: … »)")
 	}
 	hdr := map[string]int{}
 	for i, c := range jalonColumns {
@@ -154,4 +156,14 @@ func parseJalon(r tabRow, ingestVersion uint64) ([]any, string, string) {
 		dates[i] = &s
 	}
 	return []any{action, jalon, ingestVersion + uint64(r.Line), uint8(0), r.get("libelle"), statut, dates[0], dates[1]}, "", ""
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// yamlErrFR keeps the line of a YAML syntax error and says the rest in French.
+func yamlErrFR(err error) string {
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		return "syntaxe invalide à la ligne " + m[1]
+	}
+	return "syntaxe invalide"
 }

@@ -154,10 +154,10 @@ func lieuEachJSON(ctx context.Context, r io.Reader, sink *ingest.Sink, fn func(p
 	dec := json.NewDecoder(br)
 	tok, err := dec.Token()
 	if err != nil {
-		return fmt.Errorf("JSON illisible : %v", err)
+		return brokenJSON("lieux", 0, dec.InputOffset(), err, "")
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return errors.New("JSON inattendu : un tableau de lieux est attendu ([{\"id\": …}, …])")
+		return ingest.InvalidInput("JSON inattendu : un tableau de lieux est attendu ([{\"id\": …}, …])")
 	}
 	n := 0
 	for dec.More() {
@@ -166,7 +166,7 @@ func lieuEachJSON(ctx context.Context, r io.Reader, sink *ingest.Sink, fn func(p
 		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return fmt.Errorf("JSON illisible après l'enregistrement %d : %v", n, err)
+			return brokenJSON("lieux", n, dec.InputOffset(), err, "")
 		}
 		n++
 		sink.Read(1)
@@ -176,7 +176,7 @@ func lieuEachJSON(ctx context.Context, r io.Reader, sink *ingest.Sink, fn func(p
 		}
 	}
 	if _, err := dec.Token(); err != nil {
-		return fmt.Errorf("JSON illisible après l'enregistrement %d : %v", n, err)
+		return brokenJSON("lieux", n, dec.InputOffset(), err, "")
 	}
 	return nil
 }

@@ -14,7 +14,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -112,7 +111,7 @@ func (t *tabTable) require(cols ...string) error {
 		if t.Sheet != "" {
 			where = "l'en-tête de la feuille « " + t.Sheet + " »"
 		}
-		return fmt.Errorf("colonne(s) obligatoire(s) absente(s) de %s : %s (colonnes lues : %s)", where,
+		return ingest.InvalidInput("colonne(s) obligatoire(s) absente(s) de %s : %s (colonnes lues : %s)", where,
 			strings.Join(missing, ", "), strings.Join(t.Header, ", "))
 	}
 	return nil
@@ -143,14 +142,7 @@ func tabBlank(cells []string) bool {
 // tabOpen opens a file or downloads a URL. The caller closes the reader.
 func tabOpen(ctx context.Context, in ingest.Input) (io.ReadCloser, error) {
 	if !in.IsURL() {
-		f, err := os.Open(in.Location)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("fichier introuvable : %s", in.Location)
-			}
-			return nil, fmt.Errorf("lecture de %s : %w", in.Location, err)
-		}
-		return f, nil
+		return openFile(in.Location)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.Location, nil)
@@ -232,7 +224,7 @@ func newCSVTable(r io.Reader) (*tabTable, error) {
 		l, err := s.readPhys()
 		if err != nil {
 			if err == io.EOF {
-				return nil, errors.New("fichier vide : aucune ligne d'en-tête")
+				return nil, ingest.InvalidInput("fichier vide : aucune ligne d'en-tête")
 			}
 			return nil, err
 		}
@@ -503,13 +495,13 @@ func tabOpenWorkbook(r io.Reader) (f *excelize.File, err error) {
 	// A damaged workbook must be an error for the run, never a crash of the daemon.
 	defer func() {
 		if p := recover(); p != nil {
-			f, err = nil, fmt.Errorf("classeur XLSX illisible (%v)", p)
+			f, err = nil, ingest.InvalidInput("classeur XLSX illisible (archive endommagée)")
 		}
 	}()
 	// A coordinators' workbook is a few MB: refuse to inflate a hostile archive beyond 1 GiB.
 	f, err = excelize.OpenReader(r, excelize.Options{UnzipSizeLimit: 1 << 30})
 	if err != nil {
-		return nil, fmt.Errorf("classeur XLSX illisible : %v", err)
+		return nil, &frError{msg: ingest.InvalidInput("classeur XLSX illisible (ce n'est pas une archive .xlsx valide)").Error(), err: errors.Join(ingest.ErrInvalidInput, err)}
 	}
 	return f, nil
 }
@@ -537,7 +529,7 @@ func newXLSXTable(r io.Reader, sheet, source string) (t *tabTable, err error) {
 		switch {
 		case sheet != "":
 			f.Close()
-			return nil, fmt.Errorf("feuille « %s » absente du classeur (feuilles : %s)", sheet, strings.Join(list, ", "))
+			return nil, ingest.InvalidInput("feuille « %s » absente du classeur (feuilles : %s)", sheet, strings.Join(list, ", "))
 		case len(list) == 1:
 			name = list[0]
 		default:
@@ -574,7 +566,7 @@ func newXLSXTable(r io.Reader, sheet, source string) (t *tabTable, err error) {
 	for {
 		cells, err := nextCells()
 		if err == io.EOF {
-			return nil, fmt.Errorf("feuille « %s » vide : aucune ligne d'en-tête", name)
+			return nil, ingest.InvalidInput("feuille « %s » vide : aucune ligne d'en-tête", name)
 		}
 		if err != nil {
 			return nil, err
