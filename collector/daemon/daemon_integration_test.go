@@ -340,7 +340,7 @@ func TestHealthReasons(t *testing.T) {
 		rep.Raisons[0] != "panne : dernière collecte en échec : HTTP 401 : jeton refusé" {
 		t.Errorf("failed source: %d %+v", code, rep)
 	}
-	if strings.Contains(fmt.Sprint(rep), "SECRET") || rep.Sources[0].Emplacement != "https://coop.example/api?token_auth=%2A%2A%2A" {
+	if strings.Contains(fmt.Sprint(rep), "SECRET") || rep.Sources[0].Emplacement != "https://coop.example/api?token_auth=***" {
 		t.Errorf("location not redacted: %q", rep.Sources[0].Emplacement)
 	}
 	fams := scrape(t, d.Addr())

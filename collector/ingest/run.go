@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -246,25 +247,27 @@ func newRunID(t time.Time) string {
 	return t.Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
 }
 
-// RedactURL removes credentials (user info, token_auth and similar query parameters) from a location,
-// so that it can be stored and logged.
+// RedactURL is a location as it may be stored and shown (ingestion_runs, source_input, logs, /healthz,
+// messages): without user info, without fragment and without any query value, whatever the key and its
+// case (keys are kept, values become ***). Credentials hide under too many names (token, Token,
+// apiKey, sig, X-Amz-Signature, private_token, auth…) for a list of names to be safe.
 func RedactURL(loc string) string {
 	u, err := url.Parse(loc)
 	if err != nil || u.Scheme == "" || u.Host == "" {
+		if i := strings.IndexAny(loc, "?#"); i >= 0 && (strings.Contains(loc, "://") || err != nil) {
+			return loc[:i] + "?***" // not parseable as a URL but looks like one: keep nothing after the path
+		}
 		return loc
 	}
 	u.User = nil
-	q := u.Query()
-	changed := false
-	for k := range q {
-		switch k {
-		case "token_auth", "token", "access_token", "api_key", "apikey", "key", "secret", "password":
-			q.Set(k, "***")
-			changed = true
+	u.Fragment, u.RawFragment = "", ""
+	if u.RawQuery != "" {
+		parts := strings.Split(u.RawQuery, "&")
+		for i, p := range parts {
+			key, _, _ := strings.Cut(p, "=")
+			parts[i] = key + "=***"
 		}
-	}
-	if changed {
-		u.RawQuery = q.Encode()
+		u.RawQuery = strings.Join(parts, "&")
 	}
 	return u.String()
 }

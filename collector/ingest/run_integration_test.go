@@ -59,7 +59,7 @@ func TestRunBookkeeping(t *testing.T) {
 	if sum.Read != 4 || sum.Written != 3 || sum.Rejected != 1 || sum.Status != ingest.StatusPartial {
 		t.Fatalf("summary %+v", sum)
 	}
-	if sum.Input != "https://x.example/j.yaml?token_auth=%2A%2A%2A" {
+	if sum.Input != "https://x.example/j.yaml?token_auth=***" {
 		t.Errorf("input not redacted: %s", sum.Input)
 	}
 	var status, input string

@@ -303,3 +303,40 @@ func TestTruncatedFile(t *testing.T) {
 	want := fmt.Sprintf("octet %d|reste du fichier illisible à partir de l'octet %d, après 5 enregistrement(s) importé(s) : fin du fichier au milieu d'un élément (fichier tronqué)", start, start)
 	ftEqual(t, "rejet", got, []string{want})
 }
+
+// TestCrossOriginRedirect: a redirect to another origin (here another port) is an error and the other
+// server never sees the Bearer token; a redirect within the origin is followed.
+func TestCrossOriginRedirect(t *testing.T) {
+	var seen []string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = append(seen, r.Header.Get("Authorization"))
+		fmt.Fprint(w, `{"data":[],"links":{"next":null}}`)
+	}))
+	defer other.Close()
+	var api *httptest.Server
+	api = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/ici" {
+			fmt.Fprint(w, `{"data":[],"links":{"next":null}}`)
+			return
+		}
+		if r.URL.Query().Get("cible") == "ici" {
+			http.Redirect(w, r, api.URL+"/ici", http.StatusFound)
+			return
+		}
+		http.Redirect(w, r, other.URL+"/vol", http.StatusFound)
+	}))
+	defer api.Close()
+	f := newHTTPFetcher("la Coop")
+	f.retry = fastHTTPRetry
+	header := http.Header{"Authorization": {"Bearer " + testToken}}
+	_, err := f.get(context.Background(), api.URL+"/api/v1/activites", header)
+	if err == nil || !strings.Contains(err.Error(), "redirection vers une autre origine refusée") {
+		t.Fatalf("redirection vers une autre origine : %v", err)
+	}
+	if len(seen) != 0 {
+		t.Errorf("l'autre serveur a reçu %d requête(s) (%q)", len(seen), seen)
+	}
+	if body, err := f.get(context.Background(), api.URL+"/api/v1/activites?cible=ici", header); err != nil || !strings.Contains(string(body), `"data":[]`) {
+		t.Errorf("redirection dans la même origine : %v", err)
+	}
+}

@@ -150,10 +150,10 @@ func tabOpen(ctx context.Context, in ingest.Input) (io.ReadCloser, error) {
 		cancel()
 		return nil, fmt.Errorf("adresse invalide %s : %w", ingest.RedactURL(in.Location), err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := tabHTTP.Do(req)
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("téléchargement de %s : %v", ingest.RedactURL(in.Location), errors.Unwrap(err))
+		return nil, fmt.Errorf("téléchargement de %s : %v", ingest.RedactURL(in.Location), transportErr(err))
 	}
 	if resp.StatusCode/100 != 2 {
 		resp.Body.Close()
@@ -162,6 +162,9 @@ func tabOpen(ctx context.Context, in ingest.Input) (io.ReadCloser, error) {
 	}
 	return tabCloser{resp.Body, cancel}, nil
 }
+
+// tabHTTP downloads tables (no overall timeout: the request's context bounds it).
+var tabHTTP = newHTTPClient(0)
 
 type tabCloser struct {
 	io.ReadCloser
