@@ -33,7 +33,8 @@ type Summary struct {
 	Read              uint64
 	Written           uint64
 	Rejected          uint64
-	RejectsByReason   map[string]uint64
+	RejectsByReason   map[string]uint64 // bounded reasons (at most maxDistinctReasons)
+	RejectsByCode     map[string]uint64 // one of ReasonCodes: the metrics' label
 	Notes             []string // how the input was read (its encoding), for the summary
 	Status            string
 	Err               error
@@ -67,7 +68,7 @@ func (r *Runner) now() time.Time {
 // and rejects, stores the new watermark if everything succeeded, and records the outcome. The returned
 // error is the run's failure (also in Summary.Err).
 func (r *Runner) Run(ctx context.Context, c Collector, in Input) (Summary, error) {
-	start, err := r.ingestionTime(ctx)
+	start, err := r.ingestionTime(ctx, c.Name())
 	if err != nil {
 		return Summary{RunInfo: RunInfo{Source: c.Name(), Input: RedactURL(in.Location), Started: r.now()}, Status: StatusFailed, Err: err, Ended: r.now()}, err
 	}
@@ -86,7 +87,7 @@ func (r *Runner) Run(ctx context.Context, c Collector, in Input) (Summary, error
 	if batch <= 0 {
 		batch = DefaultBatchSize
 	}
-	sink := &Sink{conn: r.Conn, run: &info, batchSize: batch, retry: retry, writers: map[string]*Writer{}, reasons: map[string]uint64{}}
+	sink := &Sink{conn: r.Conn, run: &info, batchSize: batch, retry: retry, writers: map[string]*Writer{}, reasons: map[string]uint64{}, codes: map[string]uint64{}}
 	if r.Progress != nil {
 		sink.progress = func(rd, w, rj uint64) { r.Progress(c.Name(), rd, w, rj) }
 	}
@@ -122,23 +123,29 @@ func (r *Runner) Run(ctx context.Context, c Collector, in Input) (Summary, error
 	return r.finish(ctx, sink, sum, err)
 }
 
-// lastIngestion is the latest ingestion time handed out by this process, per connection: with the
-// database's own maximum it keeps concurrent runs of one process (the daemon) apart too.
+// lastIngestion is the latest ingestion time handed out by this process, per connection and source:
+// with the database's own maximum it keeps concurrent runs of one process (the daemon) apart too.
 var lastIngestion struct {
 	sync.Mutex
-	t map[driver.Conn]time.Time
+	t map[ingestionKey]time.Time
+}
+
+type ingestionKey struct {
+	conn   driver.Conn
+	source string
 }
 
 // ingestionTime is the run's ingestion time, the low half of every version it writes (rule « versions »
 // of docs/regles.md): the clock in whole seconds, but strictly after the start of every run already
-// recorded in ingestion_runs and of every run of this process. Two ingestions within the same second
-// would otherwise tie, and ReplacingMergeTree (like argMax) would then keep either of them, the earlier
-// one after a merge. Under a burst of runs the ingestion time runs a few seconds ahead of the clock,
-// then the clock catches up.
-func (r *Runner) ingestionTime(ctx context.Context) (time.Time, error) {
+// recorded in ingestion_runs for the same source and of every run of this process. Two ingestions
+// within the same second would otherwise tie, and ReplacingMergeTree (like argMax) would then keep
+// either of them, the earlier one after a merge. Every table is written by one source only, so runs of
+// different sources never tie on a record; under a burst of runs of one source the ingestion time runs
+// a few seconds ahead of the clock, then the clock catches up.
+func (r *Runner) ingestionTime(ctx context.Context, source string) (time.Time, error) {
 	var last time.Time
 	err := backoff.Retry(func() error {
-		return r.Conn.QueryRow(ctx, "SELECT max(started_at) FROM ingestion_runs").Scan(&last)
+		return r.Conn.QueryRow(ctx, "SELECT max(started_at) FROM ingestion_runs WHERE source = ?", source).Scan(&last)
 	}, backoff.WithContext(backoff.WithMaxRetries(backoff.NewExponentialBackOff(), 3), ctx))
 	if err != nil {
 		return time.Time{}, fmt.Errorf("lecture des lancements précédents : %w", store.Classify(err))
@@ -146,16 +153,17 @@ func (r *Runner) ingestionTime(ctx context.Context) (time.Time, error) {
 	lastIngestion.Lock()
 	defer lastIngestion.Unlock()
 	if lastIngestion.t == nil {
-		lastIngestion.t = map[driver.Conn]time.Time{}
+		lastIngestion.t = map[ingestionKey]time.Time{}
 	}
-	if p := lastIngestion.t[r.Conn]; p.After(last) {
+	key := ingestionKey{r.Conn, source}
+	if p := lastIngestion.t[key]; p.After(last) {
 		last = p
 	}
 	t := r.now()
 	if !t.After(last) {
 		t = last.UTC().Truncate(time.Second).Add(time.Second)
 	}
-	lastIngestion.t[r.Conn] = t
+	lastIngestion.t[key] = t
 	return t, nil
 }
 
@@ -163,12 +171,17 @@ func (r *Runner) finish(ctx context.Context, sink *Sink, sum Summary, runErr err
 	// Bookkeeping must be written even when the run was cancelled (SIGTERM): use a fresh context.
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	sum.Ended = r.now()
+	// The ingestion time may run a few seconds ahead of the clock (ingestionTime): a run never ends
+	// before it started.
+	if sum.Ended = r.now(); sum.Ended.Before(sum.Started) {
+		sum.Ended = sum.Started
+	}
 	if err := sink.flushRejects(bctx, sum.Ended); err != nil && runErr == nil {
 		runErr = err
 	}
 	sum.Read, sum.Written, sum.Rejected = sink.Counts()
 	sum.RejectsByReason = sink.reasons
+	sum.RejectsByCode = sink.codes
 	sum.Notes = append([]string(nil), sink.notes...)
 	switch {
 	case runErr != nil:

@@ -28,6 +28,7 @@ type Sink struct {
 	writers   map[string]*Writer
 	rejects   []rejectRow
 	reasons   map[string]uint64
+	codes     map[string]uint64
 	read      uint64
 	written   uint64
 	rejected  uint64
@@ -130,11 +131,18 @@ func (s *Sink) Read(n int) {
 // field the offending field ("" for the whole record), reason a French sentence, raw the record as read.
 // Rejects are written at the end of the run, and a reject never stops the run.
 func (s *Sink) Reject(position, field, reason, raw string) {
+	reason, raw = BoundReason(reason), BoundRaw(raw)
+	code := ReasonCode(reason)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rejected++
-	s.reasons[reason]++
-	s.rejects = append(s.rejects, rejectRow{position, field, reason, raw})
+	s.codes[code]++
+	if _, seen := s.reasons[reason]; seen || len(s.reasons) < maxDistinctReasons {
+		s.reasons[reason]++
+	} else {
+		s.reasons["autres motifs (code "+code+")"]++
+	}
+	s.rejects = append(s.rejects, rejectRow{BoundReason(position), BoundReason(field), reason, raw})
 }
 
 // SetWatermark records the newest upstream modification seen (RFC 3339). It is stored only when the

@@ -1,0 +1,41 @@
+package daemon
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/sdaasp-rhone/fne/collector/ingest"
+)
+
+// A run whose reasons quote a 10 MB cell, thousands of distinct values: the rejected_total label is the
+// reason code, so the exposition holds one series per code and stays small (it was 10.5 MB per scrape).
+func TestMetricsLabelsAreReasonCodes(t *testing.T) {
+	m := NewMetrics()
+	m.declare("lieux")
+	huge := strings.Repeat("x", 10<<20)
+	s := ingest.Summary{RunInfo: ingest.RunInfo{Source: "lieux"}, Status: ingest.StatusPartial,
+		RejectsByCode: map[string]uint64{ingest.ReasonCode("valeur « " + huge + " » invalide"): 3000, ingest.CodeMissing: 2}}
+	m.observe(s, 0)
+	fams, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	for _, f := range fams {
+		if _, err := expfmt.MetricFamilyToText(&buf, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := buf.String()
+	if !strings.Contains(text, `fne_ingest_rows_rejected_total{reason="valeur_invalide",source="lieux"} 3000`) ||
+		!strings.Contains(text, `fne_ingest_rows_rejected_total{reason="champ_absent",source="lieux"} 2`) {
+		t.Errorf("séries de rejets :\n%s", text)
+	}
+	// 8 codes × 1 source, plus the other series and the runtime's: far below 64 KiB.
+	if buf.Len() > 64<<10 {
+		t.Errorf("/metrics fait %d octets", buf.Len())
+	}
+}
