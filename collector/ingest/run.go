@@ -35,7 +35,7 @@ type Summary struct {
 	Rejected          uint64
 	RejectsByReason   map[string]uint64 // bounded reasons (at most maxDistinctReasons)
 	RejectsByCode     map[string]uint64 // one of ReasonCodes: the metrics' label
-	Notes             []string // how the input was read (its encoding), for the summary
+	Notes             []string          // how the input was read (its encoding), for the summary
 	Status            string
 	Err               error
 	Watermark         string

@@ -66,8 +66,8 @@ func tabSplitMulti(s string) []string {
 // tabTable iterates over the data rows of a CSV file or an XLSX sheet.
 type tabTable struct {
 	Header []string
-	Sheet  string    // XLSX sheet read, "" for CSV
-	Now    time.Time // the ingestion time, copied to every row
+	Sheet  string        // XLSX sheet read, "" for CSV
+	Now    time.Time     // the ingestion time, copied to every row
 	note   func() string // what the run summary must say about the reading (the encoding), once read
 	hdr    map[string]int
 	next   func() (tabRow, error)
