@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -68,6 +69,13 @@ func (r *Runner) now() time.Time {
 // and rejects, stores the new watermark if everything succeeded, and records the outcome. The returned
 // error is the run's failure (also in Summary.Err).
 func (r *Runner) Run(ctx context.Context, c Collector, in Input) (Summary, error) {
+	// One file is one input however it is named: relative and absolute paths give the same key in the
+	// rejects and the same source_input.
+	if !in.IsURL() && in.Location != "" {
+		if abs, err := filepath.Abs(in.Location); err == nil {
+			in.Location = abs
+		}
+	}
 	start, err := r.ingestionTime(ctx, c.Name())
 	if err != nil {
 		return Summary{RunInfo: RunInfo{Source: c.Name(), Input: RedactURL(in.Location), Started: r.now()}, Status: StatusFailed, Err: err, Ended: r.now()}, err
@@ -91,10 +99,19 @@ func (r *Runner) Run(ctx context.Context, c Collector, in Input) (Summary, error
 	if r.Progress != nil {
 		sink.progress = func(rd, w, rj uint64) { r.Progress(c.Name(), rd, w, rj) }
 	}
+	live.Lock()
+	live.ids[info.ID] = true
+	live.Unlock()
+	defer func() {
+		live.Lock()
+		delete(live.ids, info.ID)
+		live.Unlock()
+	}()
 	if err := sink.withRetry(ctx, "enregistrement du lancement", func() error { return r.writeRun(ctx, sum) }); err != nil {
 		sum.Status, sum.Err, sum.Ended = StatusFailed, err, r.now()
 		return sum, err
 	}
+	r.markInterrupted(ctx, c.Name(), info.ID)
 	wm, err := r.watermark(ctx, c.Name())
 	if err != nil {
 		return r.finish(ctx, sink, sum, err)
@@ -210,9 +227,11 @@ func (r *Runner) writeRun(ctx context.Context, s Summary) error {
 	if err != nil {
 		return err
 	}
+	// Versions: 1 when the run starts, 2 when a later run finds it interrupted, 3 when it ends (so that
+	// a run wrongly thought dead still has the last word).
 	ended, version := s.Ended, uint64(1)
 	if s.Status != StatusRunning {
-		version = 2
+		version = 3
 	}
 	if ended.IsZero() {
 		ended = s.Started
@@ -225,6 +244,48 @@ func (r *Runner) writeRun(ctx context.Context, s Summary) error {
 		return backoff.Permanent(err)
 	}
 	return b.Send()
+}
+
+// live lists the runs in progress in this process, which markInterrupted must not touch.
+var live = struct {
+	sync.Mutex
+	ids map[string]bool
+}{ids: map[string]bool{}}
+
+// markInterrupted closes the runs of source still « en_cours » that no process runs any more (the
+// process died, or lost ClickHouse before writing its outcome): they become « echec » with an
+// explanation, instead of staying « en_cours » forever. A run of this process is live; a run of another
+// process is taken as dead once this one starts the same source (one collection of a source at a time,
+// docs/regles.md). Best effort: the bookkeeping of a dead run must not stop a new one.
+func (r *Runner) markInterrupted(ctx context.Context, source, self string) {
+	rows, err := r.Conn.Query(ctx, `SELECT run_id, argMax(input, version), min(started_at), argMax(rows_read, version),
+	argMax(rows_written, version), argMax(rows_rejected, version)
+FROM ingestion_runs WHERE source = ? GROUP BY run_id HAVING argMax(status, version) = ?`, source, StatusRunning)
+	if err != nil {
+		return
+	}
+	var stale []Summary
+	live.Lock()
+	for rows.Next() {
+		var s Summary
+		if err := rows.Scan(&s.ID, &s.Input, &s.Started, &s.Read, &s.Written, &s.Rejected); err != nil {
+			break
+		}
+		if s.ID != self && !live.ids[s.ID] {
+			stale = append(stale, s)
+		}
+	}
+	live.Unlock()
+	rows.Close()
+	for _, s := range stale {
+		b, err := r.Conn.PrepareBatch(ctx, "INSERT INTO ingestion_runs (run_id, version, source, input, started_at, ended_at, rows_read, rows_written, rows_rejected, status, error)")
+		if err != nil {
+			return
+		}
+		_ = b.Append(s.ID, uint64(2), source, s.Input, s.Started, s.Started, s.Read, s.Written, s.Rejected, StatusFailed,
+			"interrompu : le processus s'est arrêté ou a perdu ClickHouse avant la fin (constaté au lancement "+self+")")
+		_ = b.Send()
+	}
 }
 
 func (r *Runner) watermark(ctx context.Context, source string) (string, error) {

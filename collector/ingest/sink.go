@@ -95,9 +95,15 @@ func (w *Writer) flush(ctx context.Context) error {
 	if len(w.rows) == 0 {
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// A batch once started is sent to the end even if the run is cancelled meanwhile (SIGTERM): a send
+	// cut short may still be stored by the server while the run would not count it.
+	sendCtx := context.WithoutCancel(ctx)
 	query := fmt.Sprintf("INSERT INTO %s (%s)", w.table, strings.Join(w.columns, ", "))
 	err := w.sink.withRetry(ctx, "écriture dans "+w.table, func() error {
-		b, err := w.sink.conn.PrepareBatch(ctx, query)
+		b, err := w.sink.conn.PrepareBatch(sendCtx, query)
 		if err != nil {
 			return err
 		}

@@ -677,7 +677,9 @@ func (c *coopCollector) collectAPI(ctx context.Context, in ingest.Input, handle 
 	}
 	header := http.Header{"Authorization": {"Bearer " + token}}
 	seen := map[string]bool{}
+	page := 0
 	for u := first; u != ""; {
+		page++
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -695,7 +697,7 @@ func (c *coopCollector) collectAPI(ctx context.Context, in ingest.Input, handle 
 			if handleErr != nil {
 				return handleErr
 			}
-			return fmt.Errorf("%s : page %s : %w", c.spec.name, ingest.RedactURL(u), err)
+			return fmt.Errorf("%s : page %d (%s) : %w", c.spec.name, page, ingest.RedactURL(u), err)
 		}
 		if next == "" {
 			break
