@@ -1,8 +1,8 @@
 // Package ingest is the collectors' framework: the Collector interface, the explicit registry, and the
 // Sink through which every collector writes rows, rejects and its watermark. Run wraps one collection
-// with the bookkeeping of DESIGN §4 (ingestion_runs, rejects, watermarks) and the retries that make a
-// ClickHouse restart harmless: rows are only ever appended with a version, so re-sending a batch or
-// replaying a whole run never changes a figure.
+// with the bookkeeping of docs/regles.md « Lancements » (ingestion_runs, rejects, watermarks) and the
+// retries that make a ClickHouse restart harmless: rows are only ever appended with a version, so
+// re-sending a batch or replaying a whole run never changes a figure.
 package ingest
 
 import (
@@ -15,7 +15,7 @@ import (
 	"github.com/sdaasp-rhone/fne/internal/territory"
 )
 
-// Collector reads one source of DESIGN §2 and writes its records through the Sink.
+// Collector reads one source of docs/regles.md « Sources » and writes its records through the Sink.
 type Collector interface {
 	// Name is the source name used on the command line and in the tables ("activites", "lieux"…).
 	Name() string

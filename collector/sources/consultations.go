@@ -16,7 +16,7 @@ import (
 	"github.com/sdaasp-rhone/fne/collector/ingest"
 )
 
-// Map consultations (DESIGN §2.3): visits of each place's page of the public map, per day, from the
+// Map consultations (docs/regles.md « Sources »): visits of each place's page of the public map, per day, from the
 // Matomo Reporting API or from a CSV file `date,lieu_id,consultations`.
 
 const (

@@ -27,7 +27,7 @@ import (
 	"github.com/sdaasp-rhone/fne/schemas"
 )
 
-// Coop de la médiation numérique, API v1 (DESIGN §2.1): a JSON:API list of resources, paginated with
+// Coop de la médiation numérique, API v1 (docs/regles.md « Sources »): a JSON:API list of resources, paginated with
 // links.next.href. The same reader serves the API pages and the files (one page object or a bare array
 // of resources); it streams with json.Decoder tokens so that a file of a million records is read in
 // constant memory.
@@ -450,7 +450,7 @@ func attrTime(a map[string]any, k string) (time.Time, *recordError) {
 	}
 	t = t.UTC()
 	if t.Before(minStoredTime) || t.After(maxStoredTime) {
-		return time.Time{}, rejectf(k, "horodatage hors de la plage gérée (1970 à 2105)")
+		return time.Time{}, rejectf(k, "horodatage « %s » hors de la plage admise (du 2000-01-01 à l'ingestion + 1 jour)", s)
 	}
 	return t, nil
 }

@@ -175,7 +175,7 @@ func TestActivitesFileReplayUpdateDelete(t *testing.T) {
 		{"act-0004-type-inconnu", "type", "valeur non autorisée (valeurs admises : individuel, demarche_administrative, collectif)"},
 		{"act-0005-sans-structure", "structure_id", "structure_id est obligatoire quand type_lieu vaut lieu_activite"},
 		{"act-0006-insee-court", "lieu_code_insee", "code INSEE invalide (5 caractères, par exemple 69123 ou 2A004)"},
-		{"act-0007-date-impossible", "date", "date invalide ou hors de la plage gérée (AAAA-MM-JJ, 1970 à 2105)"},
+		{"act-0007-date-impossible", "date", "date « 2026-02-30 » invalide ou hors de la plage admise (AAAA-MM-JJ, du 2000-01-01 à l'ingestion + 1 jour)"},
 		{"act-0008-negatif", "accompagnements", "valeur inférieure au minimum 0"},
 		{"élément 9", "", "type incorrect : objet attendu, nombre reçu"},
 	}

@@ -15,14 +15,14 @@ import (
 	"github.com/sdaasp-rhone/fne/collector/ingest"
 )
 
-// Milestone statuses of DESIGN §2.6.
+// Milestone statuses of docs/regles.md « Sources ».
 var jalonStatuts = []string{"a_lancer", "en_cours", "realise", "abandonne"}
 
 var jalonColumns = []string{"action", "jalon", "libelle", "statut", "date_prevue", "date_realisee"}
 
 type jalons struct{}
 
-// NewJalons reads the roadmap milestones (YAML list or CSV/XLSX, DESIGN §2.6).
+// NewJalons reads the roadmap milestones (YAML list or CSV/XLSX, docs/regles.md « Sources »).
 func NewJalons() ingest.Collector { return jalons{} }
 
 func (jalons) Name() string { return "jalons" }

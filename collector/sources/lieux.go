@@ -25,7 +25,7 @@ import (
 	"github.com/sdaasp-rhone/fne/schemas"
 )
 
-// Fields of the national standard the collector reads (DESIGN §2.2).
+// Fields of the national standard the collector reads (docs/regles.md « Sources »).
 var (
 	lieuRequired = []string{"id", "pivot", "nom", "commune", "code_postal", "adresse", "date_maj"}
 	lieuMulti    = []string{"typologie", "services", "publics_specifiquement_adresses", "modalites_accompagnement", "itinerance",

@@ -1,4 +1,4 @@
-// Package sources holds one collector per source of DESIGN §2, each in its own file with its own test,
+// Package sources holds one collector per source of docs/regles.md « Sources », each in its own file with its own test,
 // and the explicit registry of all of them.
 package sources
 

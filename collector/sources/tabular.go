@@ -50,7 +50,7 @@ func (r tabRow) get(col string) string {
 	return strings.TrimSpace(r.cells[i])
 }
 
-// multi splits a multi-valued cell on "|" (DESIGN §2), trimming and dropping empty values.
+// multi splits a multi-valued cell on "|" (docs/regles.md « Sources »), trimming and dropping empty values.
 func (r tabRow) multi(col string) []string { return tabSplitMulti(r.get(col)) }
 
 func tabSplitMulti(s string) []string {

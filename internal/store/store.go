@@ -19,7 +19,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
-// Config is how to reach the database. Zero values take the defaults of DESIGN §5.
+// Config is how to reach the database. Zero values take the defaults of the README (« Connexion à ClickHouse »).
 type Config struct {
 	Addr         string        // host:port of the native protocol, default 127.0.0.1:9000
 	Database     string        // default "fne"
@@ -30,7 +30,7 @@ type Config struct {
 	QueryTimeout time.Duration // default 60 s (read timeout of the connection)
 }
 
-// Defaults of DESIGN §5.
+// Defaults of the README (« Connexion à ClickHouse »).
 const (
 	DefaultAddr     = "127.0.0.1:9000"
 	DefaultDatabase = "fne"
