@@ -298,7 +298,13 @@ func (d *Daemon) runEntry(e *entry) {
 	}
 	attrs := []any{"source", e.name, "statut", sum.Status, "lus", sum.Read, "ecrits", sum.Written, "rejetes", sum.Rejected, "duree", elapsed.Round(time.Millisecond).String()}
 	if err != nil {
-		d.log.Error("collecte en échec", append(attrs, "erreur", err.Error())...)
+		attrs = append(attrs, "erreur", err.Error())
+		// The message is translated where it is made (French); the JSON log keeps the original
+		// error of the system, the library or ClickHouse when there is one under it.
+		if orig := rootError(err); orig != nil && orig.Error() != err.Error() {
+			attrs = append(attrs, "erreur_origine", orig.Error())
+		}
+		d.log.Error("collecte en échec", attrs...)
 		return
 	}
 	d.log.Info("collecte terminée", attrs...)
@@ -438,4 +444,23 @@ func (d *Daemon) serveHealth(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(rep)
+}
+
+// rootError is the innermost error of err's chain (the first branch of a joined error).
+func rootError(err error) error {
+	for {
+		var next error
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			if l := u.Unwrap(); len(l) > 0 {
+				next = l[len(l)-1]
+			}
+		case interface{ Unwrap() error }:
+			next = u.Unwrap()
+		}
+		if next == nil {
+			return err
+		}
+		err = next
+	}
 }

@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -39,3 +41,21 @@ func TestMetricsLabelsAreReasonCodes(t *testing.T) {
 		t.Errorf("/metrics fait %d octets", buf.Len())
 	}
 }
+
+// The JSON log keeps the original error under a translated one (here a joined error, as the sources
+// build for a whole-file refusal: the last branch is the library's).
+func TestRootError(t *testing.T) {
+	orig := errors.New("zip: not a valid zip file")
+	err := fmt.Errorf("rencontres : %w", &wrapped{msg: "classeur XLSX illisible", err: errors.Join(ingest.ErrInvalidInput, orig)})
+	if got := rootError(err); got != orig {
+		t.Errorf("origine %v", got)
+	}
+}
+
+type wrapped struct {
+	msg string
+	err error
+}
+
+func (w *wrapped) Error() string { return w.msg }
+func (w *wrapped) Unwrap() error { return w.err }
