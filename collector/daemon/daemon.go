@@ -107,6 +107,10 @@ func New(o Options) (*Daemon, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w : ligne %d : %v", ErrConfig, sc.Line, err)
 		}
+		// A mistyped option key would otherwise be ignored, every scheduled run long.
+		if err := ingest.CheckOptions(c, sc.Options); err != nil {
+			return nil, fmt.Errorf("%w : ligne %d : %v", ErrConfig, sc.Line, err)
+		}
 		idx[sc.Source]++
 		name := sc.Source
 		if count[sc.Source] > 1 {

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/sdaasp-rhone/fne/collector/ingest"
+	"github.com/sdaasp-rhone/fne/collector/sources"
 )
 
 // A run whose reasons quote a 10 MB cell, thousands of distinct values: the rejected_total label is the
@@ -59,3 +60,16 @@ type wrapped struct {
 
 func (w *wrapped) Error() string { return w.msg }
 func (w *wrapped) Unwrap() error { return w.err }
+
+// A mistyped option key in the daemon's configuration is refused at start, with the accepted keys.
+func TestUnknownOptionKeyRefused(t *testing.T) {
+	reg := sources.Registry()
+	cfg, err := ParseConfig("fne.yaml", []byte("sources:\n  - source: activites\n    location: https://coop.example\n    every: 5m\n    options: {tokn_file: /run/secrets/coop}\n"), reg.Names())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(Options{Config: cfg, Registry: reg})
+	if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "option(s) inconnue(s) pour la source activites : tokn_file (options admises : page_size, token, token_file)") {
+		t.Errorf("erreur %v", err)
+	}
+}
