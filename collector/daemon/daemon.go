@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -301,6 +302,9 @@ func (d *Daemon) runEntry(e *entry) {
 		}
 	}
 	attrs := []any{"source", e.name, "statut", sum.Status, "lus", sum.Read, "ecrits", sum.Written, "rejetes", sum.Rejected, "duree", elapsed.Round(time.Millisecond).String()}
+	if len(sum.Notes) > 0 {
+		attrs = append(attrs, "lecture", strings.Join(sum.Notes, " ; ")) // the encoding read, for instance
+	}
 	if err != nil {
 		attrs = append(attrs, "erreur", err.Error())
 		// The message is translated where it is made (French); the JSON log keeps the original
