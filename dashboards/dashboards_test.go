@@ -110,7 +110,7 @@ func catalogueIDs(t *testing.T) map[string]string {
 	for _, i := range c.Indicators {
 		ids[i.ID] = i.Label
 	}
-	// DESIGN §3 has 19 indicators; fewer means the catalogue was not read as expected.
+	// The roadmap has 19 indicators; fewer means the catalogue was not read as expected.
 	if len(ids) != 19 {
 		t.Fatalf("catalogue : %d indicateurs lus, 19 attendus", len(ids))
 	}

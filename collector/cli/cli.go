@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/sdaasp-rhone/fne/collector/ingest"
 	"github.com/sdaasp-rhone/fne/internal/migrate"
 	"github.com/sdaasp-rhone/fne/internal/reference"
 	"github.com/sdaasp-rhone/fne/internal/store"
@@ -72,6 +74,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			if c, ok := commands[args[1]]; ok {
 				return code(env, c.run(ctx, env, []string{"-h"}))
 			}
+			fmt.Fprintf(stderr, "fne : aide demandée pour une sous-commande inconnue « %s ».\n\n", sanitize(args[1]))
+			printUsage(stderr)
+			return ExitUsage
 		}
 		printUsage(stdout)
 		if len(args) == 0 {
@@ -81,7 +86,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "fne : sous-commande inconnue « %s ».\n\n", args[0])
+		fmt.Fprintf(stderr, "fne : sous-commande inconnue « %s ».\n\n", sanitize(args[0]))
 		printUsage(stderr)
 		return ExitUsage
 	}
@@ -95,7 +100,7 @@ func code(env *Env, err error) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
 	}
-	fmt.Fprintf(env.Stderr, "fne : %v\n", err)
+	fmt.Fprintf(env.Stderr, "fne : %s\n", sanitize(systemFr.Replace(err.Error())))
 	var ue usageError
 	var ee exitError
 	switch {
@@ -106,6 +111,8 @@ func code(env *Env, err error) int {
 		return ee.code
 	case errors.Is(err, store.ErrUnreachable), errors.Is(err, store.ErrAuth):
 		return ExitUnreachable
+	case errors.Is(err, ingest.ErrInvalidInput):
+		return ExitInvalidData
 	case errors.Is(err, reference.ErrInvalid), errors.Is(err, migrate.ErrSchemaTooNew), errors.Is(err, store.ErrConfig),
 		errors.Is(err, store.ErrNoDatabase), errors.Is(err, reference.ErrNotLoaded):
 		return ExitInvalidData
@@ -174,12 +181,70 @@ func parse(fs *flag.FlagSet, usage string, env *Env, args []string) error {
 		return usagef("option inconnue %s pour « fne %s »", strings.TrimPrefix(msg, "flag provided but not defined: "), fs.Name())
 	case strings.HasPrefix(msg, "flag needs an argument: "):
 		return usagef("l'option %s attend une valeur", strings.TrimPrefix(msg, "flag needs an argument: "))
-	case strings.HasPrefix(msg, "invalid value "):
-		return usagef("valeur invalide : %s", strings.TrimPrefix(msg, "invalid value "))
+	case flagInvalid.MatchString(msg):
+		m := flagInvalid.FindStringSubmatch(msg)
+		want := m[3] // a Var of ours explains itself in French
+		if f := fs.Lookup(m[2]); f != nil {
+			switch fmt.Sprintf("%T", f.Value) {
+			case "*flag.intValue", "*flag.int64Value", "*flag.uintValue", "*flag.uint64Value":
+				want = "nombre entier attendu"
+			case "*flag.float64Value":
+				want = "nombre attendu"
+			case "*flag.durationValue":
+				want = "durée attendue, ex. 5s, 2m ou 1h"
+			case "*flag.boolValue":
+				want = "true ou false attendu"
+			}
+		}
+		return usagef("valeur « %s » invalide pour l'option --%s (%s)", m[1], m[2], want)
 	case strings.HasPrefix(msg, "invalid boolean value "):
-		return usagef("valeur booléenne invalide : %s", strings.TrimPrefix(msg, "invalid boolean value "))
+		return usagef("valeur booléenne invalide : %s (true ou false attendu)", strings.TrimPrefix(msg, "invalid boolean value "))
 	}
-	return usagef("%s", msg)
+	return usagef("option invalide")
+}
+
+// systemFr translates, at the boundary, the English of system and library errors that a message may
+// still carry (the sources and the store translate what they know; this is the safety net).
+var systemFr = strings.NewReplacer(
+	"context canceled", "opération interrompue",
+	"context deadline exceeded", "délai dépassé",
+	"is a directory", "est un dossier",
+	"permission denied", "permission refusée",
+	"no such file or directory", "fichier ou dossier introuvable",
+	"zip: not a valid zip file", "archive zip invalide",
+	"unexpected EOF", "fin de fichier inattendue",
+	"connection refused", "connexion refusée",
+	"connection reset by peer", "connexion coupée par le serveur",
+	"i/o timeout", "délai dépassé",
+	"no such host", "serveur inconnu",
+	"invalid character", "caractère invalide",
+)
+
+// flagInvalid is the standard library's message for a value that does not parse.
+var flagInvalid = regexp.MustCompile(`^invalid value "(.*)" for flag -(\S+): (.*)$`)
+
+// sanitize makes a message safe for a terminal: control characters (an escape sequence in a file name
+// or a cell) are shown as \xNN, never sent raw; line breaks inside a message are kept.
+func sanitize(s string) string {
+	clean := true
+	for _, r := range s {
+		if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r < 0xa0) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r < 0xa0) {
+			fmt.Fprintf(&b, "\\x%02x", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // connFlags are the connection options every subcommand accepts.

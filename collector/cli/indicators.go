@@ -190,7 +190,7 @@ func loadCatalogue(path string, env *Env) (*catalogue.Catalogue, error) {
 	return catalogue.LoadFile(path)
 }
 
-// row is the machine form of JSON and CSV (DESIGN §5: at least id, territory, period, value, unit,
+// row is the machine form of JSON and CSV (the README: at least id, territory, period, value, unit,
 // target, status), unrounded.
 type row struct {
 	ID        string   `json:"id"`

@@ -5,6 +5,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -116,5 +117,29 @@ func TestIndicatorsCommand(t *testing.T) {
 		if code != c.code || !strings.Contains(errOut, c.msg) {
 			t.Errorf("%v : code %d, %q", c.args, code, errOut)
 		}
+	}
+}
+
+// An activity dated 2099 (stored before such dates were rejected) does not move the default period:
+// it stays the current month, the newest one with activities up to now.
+func TestDefaultPeriodNeverAfterCurrentMonth(t *testing.T) {
+	db, _ := chtest.WithReference(t)
+	ctx := context.Background()
+	b, err := db.Conn.PrepareBatch(ctx, "INSERT INTO activites (id, version, deleted, date, mediateur_id, accompagnements, type_lieu, lieu_code_insee)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	thisMonth := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	_ = b.Append("A1", uint64(1), uint8(0), thisMonth, "m1", uint32(3), "domicile", "69264")
+	_ = b.Append("F1", uint64(1), uint8(0), time.Date(2099, 1, 15, 0, 0, 0, 0, time.UTC), "m1", uint32(4), "domicile", "69264")
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
+	}
+	mois := []string{"janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
+	want := fmt.Sprintf("— %s %d", mois[now.Month()-1], now.Year())
+	code, out, errOut := run("indicators", "--addr", db.Config.Addr, "--database", db.Config.Database)
+	if code != ExitOK || !strings.Contains(out, want) || strings.Contains(out, "2099") {
+		t.Fatalf("code %d, attendu « %s »\n%s\n%s", code, want, out, errOut)
 	}
 }

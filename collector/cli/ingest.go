@@ -6,11 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/sdaasp-rhone/fne/collector/ingest"
@@ -41,7 +41,7 @@ func (o optionFlags) Set(v string) error {
 var progressEvery = 2 * time.Second
 
 func runIngest(ctx context.Context, env *Env, args []string) error {
-	const usage = "<source> <fichier|url> [--strict] [--option clé=valeur …] [--sheet NOM]"
+	const usage = "<source> <fichier|url> [--strict] [--option clé=valeur …] [--sheet NOM] [--encoding auto|utf-8|utf-16|windows-1252]"
 	var cf connFlags
 	fs := flagSet("ingest", usage, env)
 	cf.register(fs)
@@ -49,6 +49,7 @@ func runIngest(ctx context.Context, env *Env, args []string) error {
 	opts := optionFlags{}
 	fs.Var(opts, "option", "réglage de la source clé=valeur (répétable), ex. --option base_url=https://…")
 	sheet := fs.String("sheet", "", "feuille du classeur .xlsx à lire (défaut : celle qui porte le nom de la source, ou la seule)")
+	encoding := fs.String("encoding", "", "encodage d'un fichier texte : auto (défaut), utf-8, utf-16 ou windows-1252")
 	// Flags may follow the positional arguments: parse until everything is consumed.
 	var pos []string
 	rest := args
@@ -72,6 +73,17 @@ func runIngest(ctx context.Context, env *Env, args []string) error {
 	source, location := pos[0], pos[1]
 	if *sheet != "" {
 		opts["sheet"] = *sheet
+	}
+	if *encoding != "" {
+		opts["encoding"] = *encoding
+	}
+	if *sheet != "" && !isWorkbook(location) {
+		return usagef("--sheet ne s'applique qu'à un classeur .xlsx, pas à %s", location)
+	}
+	if e, ok := opts["encoding"]; ok {
+		if _, valid := sources.NormalizeEncoding(e); !valid {
+			return usagef("encodage « %s » inconnu (valeurs admises : %s)", e, strings.Join(sources.Encodings, ", "))
+		}
 	}
 	var runs []ingest.Collector
 	var sheetOf []string
@@ -97,6 +109,9 @@ func runIngest(ctx context.Context, env *Env, args []string) error {
 	} else {
 		c, err := reg.Get(source)
 		if err != nil {
+			return usagef("%v", err)
+		}
+		if err := ingest.CheckOptions(c, opts); err != nil {
 			return usagef("%v", err)
 		}
 		runs, sheetOf = []ingest.Collector{c}, []string{*sheet}
@@ -142,13 +157,14 @@ func printSources(w io.Writer) {
 	fmt.Fprintf(w, "  %-16s %s\n", workbookSource, "classeur .xlsx : chaque feuille nommée comme une source est importée par cette source")
 }
 
-// ingestExitCode: ClickHouse lost during the run is "unreachable" (3), anything else a failure (1).
+// ingestExitCode: ClickHouse lost or refusing access during the run is 3 (the Sink classifies every
+// storage error, store.Classify), a whole input refused for its content 4, anything else 1.
 func ingestExitCode(err error) int {
-	var ne net.Error
-	var oe *net.OpError
-	if ingest.IsStorage(err) || errors.As(err, &oe) || errors.As(err, &ne) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) {
+	switch {
+	case ingest.IsStorage(err):
 		return ExitUnreachable
+	case errors.Is(err, ingest.ErrInvalidInput):
+		return ExitInvalidData
 	}
 	return ExitError
 }
@@ -188,6 +204,9 @@ func printSummary(w io.Writer, s ingest.Summary, sheet string, took time.Duratio
 	fmt.Fprintf(w, "  Lignes rejetées : %s\n", thousands(s.Rejected))
 	fmt.Fprintf(w, "  Durée           : %s\n", durationFr(took))
 	fmt.Fprintf(w, "  Lancement       : %s\n", s.ID)
+	for _, n := range s.Notes {
+		fmt.Fprintf(w, "  Lecture         : %s\n", n)
+	}
 	if s.Err != nil {
 		fmt.Fprintf(w, "  Erreur          : %v\n", s.Err)
 	}
@@ -223,4 +242,19 @@ func durationFr(d time.Duration) string {
 		return strings.Replace(fmt.Sprintf("%.1f s", d.Seconds()), ".", ",", 1)
 	}
 	return fmt.Sprintf("%d min %02d s", int(d.Minutes()), int(d.Seconds())%60)
+}
+
+// isWorkbook tells an .xlsx input by its name, or a local file by its first bytes (a zip archive).
+func isWorkbook(location string) bool {
+	if strings.EqualFold(filepath.Ext(strings.SplitN(location, "?", 2)[0]), ".xlsx") {
+		return true
+	}
+	f, err := os.Open(location)
+	if err != nil {
+		return true // let the source say what is wrong with the file
+	}
+	defer f.Close()
+	head := make([]byte, 4)
+	n, _ := io.ReadFull(f, head)
+	return string(head[:n]) == "PK\x03\x04"
 }

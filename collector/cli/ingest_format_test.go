@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sdaasp-rhone/fne/collector/ingest"
+	"github.com/sdaasp-rhone/fne/internal/store"
 )
 
 func TestPrintSummary(t *testing.T) {
@@ -68,8 +69,16 @@ func TestOptionFlagsAndExitCodes(t *testing.T) {
 		t.Errorf("option sans clé : %v", err)
 	}
 	netErr := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}
-	if c := ingestExitCode(fmt.Errorf("écriture dans lieux : %w", netErr)); c != ExitUnreachable {
+	// The Sink classifies its ClickHouse errors: a lost connection there is 3; the same network error
+	// from a source's server (the Coop API down) is not ClickHouse: 1.
+	if c := ingestExitCode(fmt.Errorf("écriture dans lieux : %w", store.Classify(netErr))); c != ExitUnreachable {
 		t.Errorf("ClickHouse perdu : %d", c)
+	}
+	if c := ingestExitCode(fmt.Errorf("activites : %w", netErr)); c != ExitError {
+		t.Errorf("API injoignable : %d", c)
+	}
+	if c := ingestExitCode(fmt.Errorf("x : %w", ingest.InvalidInput("fichier vide"))); c != ExitInvalidData {
+		t.Errorf("fichier vide : %d", c)
 	}
 	if c := ingestExitCode(errors.New("fichier introuvable : x.csv")); c != ExitError {
 		t.Errorf("fichier absent : %d", c)

@@ -45,8 +45,9 @@ func TestIngestCommand(t *testing.T) {
 		t.Fatalf("code %d, stderr %s", code, errs)
 	}
 	// lieux.csv: 16 data lines, 7 land, 9 rejected (see collector/sources/lieux_test.go); one reject per reason.
+	abs, _ := filepath.Abs(lieuxFixture)
 	ingestWant(t, "résumé", out,
-		"Import lieux — ../sources/testdata/lieux/lieux.csv\n",
+		"Import lieux — "+abs+"\n",
 		"  Statut          : succès avec rejets\n",
 		"  Lignes lues     : 16\n",
 		"  Lignes écrites  : 7\n",
@@ -80,6 +81,7 @@ func TestIngestCommand(t *testing.T) {
 
 func TestIngestCommandErrors(t *testing.T) {
 	db, _ := chtest.WithReference(t)
+	absent, _ := filepath.Abs("absent.csv") // a local input is known by its absolute path
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -87,9 +89,9 @@ func TestIngestCommandErrors(t *testing.T) {
 	}{
 		{[]string{"ingest", "lieux"}, ExitUsage, "attend une source et un fichier"},
 		{[]string{"ingest", "meteo", "x.csv"}, ExitUsage, "source inconnue « meteo »"},
-		{[]string{"ingest", "lieux", "absent.csv"}, ExitError, "fichier introuvable : absent.csv"},
+		{[]string{"ingest", "lieux", "absent.csv"}, ExitError, "fichier introuvable : " + absent},
 		{[]string{"ingest", "lieux", "x.csv", "--option", "sans-egal"}, ExitUsage, "clé=valeur attendu"},
-		{[]string{"ingest", "rencontres", lieuxFixture}, ExitError, "colonne(s) obligatoire(s) absente(s)"},
+		{[]string{"ingest", "rencontres", lieuxFixture}, ExitInvalidData, "colonne(s) obligatoire(s) absente(s)"},
 	} {
 		code, _, errs := ingestCLI(t, db, tc.args...)
 		if code != tc.code || !strings.Contains(errs, tc.frag) {
@@ -195,9 +197,10 @@ func TestRejectsCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	var pos []string
+	lieuxAbs, _ := filepath.Abs(lieuxFixture)
 	for _, r := range got {
 		pos = append(pos, r.Position+"/"+r.Field)
-		if r.Source != "lieux" || r.Input != lieuxFixture || r.Reason == "" || r.RunID == "" {
+		if r.Source != "lieux" || r.Input != lieuxAbs || r.Reason == "" || r.RunID == "" {
 			t.Errorf("rejet incomplet %+v", r)
 		}
 	}
@@ -237,5 +240,42 @@ func TestRejectsCommand(t *testing.T) {
 		if code, _, _ := ingestCLI(t, db, args...); code != ExitUsage {
 			t.Errorf("%v : code %d", args, code)
 		}
+	}
+}
+
+// The hint « fne rejects --run ID » printed after an import still lists the rejects once the same file
+// was imported again (under a relative then an absolute path: one input) and the rejects were merged.
+func TestRejectsHintAfterReimport(t *testing.T) {
+	db, _ := chtest.WithReference(t)
+	const rel = "../sources/testdata/rencontres/rencontres.csv"
+	abs, _ := filepath.Abs(rel)
+	code, out, _ := ingestCLI(t, db, "ingest", "rencontres", rel)
+	i := strings.Index(out, "fne rejects --run ")
+	if code != ExitOK || i < 0 {
+		t.Fatalf("premier import : %d\n%s", code, out)
+	}
+	first := strings.Fields(out[i+len("fne rejects --run "):])[0]
+	if code, _, _ := ingestCLI(t, db, "ingest", "rencontres", abs); code != ExitOK {
+		t.Fatal(code)
+	}
+	if err := db.Conn.Exec(context.Background(), "OPTIMIZE TABLE rejects FINAL"); err != nil {
+		t.Fatal(err)
+	}
+	var inputs, rows uint64
+	if err := db.Conn.QueryRow(context.Background(), "SELECT uniqExact(input), count() FROM rejects FINAL").Scan(&inputs, &rows); err != nil {
+		t.Fatal(err)
+	}
+	// rencontres.csv has 7 bad rows (TestRejectsCommand): one input, 7 rejects after two imports.
+	if inputs != 1 || rows != 7 {
+		t.Errorf("rejets : %d entrée(s), %d ligne(s), attendu 1 et 7", inputs, rows)
+	}
+	code, out, errs := ingestCLI(t, db, "rejects", "--run", first, "--format", "json")
+	var got []rejectOut
+	_ = json.Unmarshal([]byte(out), &got)
+	if code != ExitOK || len(got) != 7 || !strings.Contains(errs, "a été réimporté depuis le lancement") {
+		t.Errorf("--run %s après réimport : code %d, %d rejets, %q", first, code, len(got), errs)
+	}
+	if code, _, errs := ingestCLI(t, db, "rejects", "--run", "inconnu"); code != ExitUsage || !strings.Contains(errs, "lancement « inconnu » inconnu") {
+		t.Errorf("--run inconnu : %d %q", code, errs)
 	}
 }

@@ -2,9 +2,13 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"github.com/sdaasp-rhone/fne/collector/sources"
+	"github.com/sdaasp-rhone/fne/internal/store"
 	"path"
 	"strings"
 	"time"
@@ -44,6 +48,11 @@ func runRejects(ctx context.Context, env *Env, args []string) error {
 	if *limit <= 0 {
 		return usagef("--limit attend un nombre positif, pas %d", *limit)
 	}
+	if *source != "" {
+		if _, err := sources.Registry().Get(*source); err != nil {
+			return usagef("%v", err)
+		}
+	}
 	switch *format {
 	case "table", "json", "csv":
 	default:
@@ -55,19 +64,37 @@ func runRejects(ctx context.Context, env *Env, args []string) error {
 	}
 	defer conn.Close()
 
-	// A bad row re-ingested is stored again under the same key: keep its latest version only.
-	const where = "WHERE (? = '' OR source = ?) AND (? = '' OR run_id = ?)"
+	// A bad row re-ingested is stored again under the same key (source, input, position, field) and
+	// replaces the earlier one: keep its latest version only. The rejects of a run are therefore those of
+	// its input: when the same file was ingested again, they are the later run's (the hint printed by
+	// « fne ingest » keeps working after a re-import, and after merges).
+	input := ""
+	if *run != "" {
+		var runSource string
+		err := conn.QueryRow(ctx, "SELECT source, input FROM ingestion_runs WHERE run_id = ? LIMIT 1", *run).Scan(&runSource, &input)
+		if err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return usagef("lancement « %s » inconnu (identifiant affiché par « fne ingest »)", *run)
+			}
+			return fmt.Errorf("lecture des lancements : %w", store.Classify(err))
+		}
+		if *source != "" && *source != runSource {
+			return usagef("le lancement %s concerne la source %s, pas %s", *run, runSource, *source)
+		}
+		*source = runSource
+	}
+	const where = "WHERE (? = '' OR source = ?) AND (? = '' OR input = ?)"
 	var total uint64
 	if err := conn.QueryRow(ctx, "SELECT count() FROM (SELECT 1 FROM rejects "+where+" GROUP BY source, input, position, field)",
-		*source, *source, *run, *run).Scan(&total); err != nil {
-		return fmt.Errorf("lecture des rejets : %w", err)
+		*source, *source, input, input).Scan(&total); err != nil {
+		return fmt.Errorf("lecture des rejets : %w", store.Classify(err))
 	}
 	rows, err := conn.Query(ctx, `SELECT source, input, position, field,
 	argMax(run_id, version) AS r_run, argMax(reason, version) AS r_reason, argMax(raw, version) AS r_raw, max(rejected_at) AS r_at
 FROM rejects `+where+`
 GROUP BY source, input, position, field
 ORDER BY r_at DESC, source, input, length(position), position, field
-LIMIT ?`, *source, *source, *run, *run, *limit)
+LIMIT ?`, *source, *source, input, input, *limit)
 	if err != nil {
 		return fmt.Errorf("lecture des rejets : %w", err)
 	}
@@ -85,6 +112,14 @@ LIMIT ?`, *source, *source, *run, *run, *limit)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("lecture des rejets : %w", err)
+	}
+	if *run != "" {
+		for _, r := range out {
+			if r.RunID != *run {
+				fmt.Fprintf(env.Stderr, "Note : %s a été réimporté depuis le lancement %s ; voici ses rejets actuels.\n", input, r.RunID)
+				break
+			}
+		}
 	}
 	switch *format {
 	case "json":

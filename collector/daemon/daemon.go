@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -105,6 +106,10 @@ func New(o Options) (*Daemon, error) {
 	for _, sc := range o.Config.Sources {
 		c, err := o.Registry.Get(sc.Source)
 		if err != nil {
+			return nil, fmt.Errorf("%w : ligne %d : %v", ErrConfig, sc.Line, err)
+		}
+		// A mistyped option key would otherwise be ignored, every scheduled run long.
+		if err := ingest.CheckOptions(c, sc.Options); err != nil {
 			return nil, fmt.Errorf("%w : ligne %d : %v", ErrConfig, sc.Line, err)
 		}
 		idx[sc.Source]++
@@ -297,8 +302,17 @@ func (d *Daemon) runEntry(e *entry) {
 		}
 	}
 	attrs := []any{"source", e.name, "statut", sum.Status, "lus", sum.Read, "ecrits", sum.Written, "rejetes", sum.Rejected, "duree", elapsed.Round(time.Millisecond).String()}
+	if len(sum.Notes) > 0 {
+		attrs = append(attrs, "lecture", strings.Join(sum.Notes, " ; ")) // the encoding read, for instance
+	}
 	if err != nil {
-		d.log.Error("collecte en échec", append(attrs, "erreur", err.Error())...)
+		attrs = append(attrs, "erreur", err.Error())
+		// The message is translated where it is made (French); the JSON log keeps the original
+		// error of the system, the library or ClickHouse when there is one under it.
+		if orig := rootError(err); orig != nil && orig.Error() != err.Error() {
+			attrs = append(attrs, "erreur_origine", orig.Error())
+		}
+		d.log.Error("collecte en échec", attrs...)
 		return
 	}
 	d.log.Info("collecte terminée", attrs...)
@@ -438,4 +452,23 @@ func (d *Daemon) serveHealth(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(rep)
+}
+
+// rootError is the innermost error of err's chain (the first branch of a joined error).
+func rootError(err error) error {
+	for {
+		var next error
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			if l := u.Unwrap(); len(l) > 0 {
+				next = l[len(l)-1]
+			}
+		case interface{ Unwrap() error }:
+			next = u.Unwrap()
+		}
+		if next == nil {
+			return err
+		}
+		err = next
+	}
 }

@@ -230,8 +230,8 @@ func TestScheduleSingletonMetricsHealth(t *testing.T) {
 	db := chtest.Migrated(t)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "essai.txt")
-	// 5 lines: 3 valid, 2 rejected with two different reasons.
-	if err := os.WriteFile(file, []byte("ok\nrejet:valeur négative\nok\nrejet:date invalide\nok\n"), 0o644); err != nil {
+	// 5 lines: 3 valid, 2 rejected with reasons of two different codes.
+	if err := os.WriteFile(file, []byte("ok\nrejet:valeur négative\nok\nrejet:champ personnes absent\nok\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	c := &lineCollector{name: "essai", delay: 300 * time.Millisecond}
@@ -261,8 +261,10 @@ func TestScheduleSingletonMetricsHealth(t *testing.T) {
 	}{
 		{"fne_ingest_rows_read_total", src, 5 * N},
 		{"fne_ingest_rows_written_total", src, 3 * N},
-		{"fne_ingest_rows_rejected_total", map[string]string{"source": "essai", "reason": "valeur négative"}, N},
-		{"fne_ingest_rows_rejected_total", map[string]string{"source": "essai", "reason": "date invalide"}, N},
+		// The label is the reason's code: « valeur négative » → valeur_invalide, « … absent » → champ_absent.
+		{"fne_ingest_rows_rejected_total", map[string]string{"source": "essai", "reason": "valeur_invalide"}, N},
+		{"fne_ingest_rows_rejected_total", map[string]string{"source": "essai", "reason": "champ_absent"}, N},
+		{"fne_ingest_rows_rejected_total", map[string]string{"source": "essai", "reason": "date_hors_plage"}, 0},
 		{"fne_ingest_runs_total", map[string]string{"source": "essai", "status": "partiel"}, N},
 		{"fne_ingest_runs_total", map[string]string{"source": "essai", "status": "succes"}, 0},
 		{"fne_ingest_runs_total", map[string]string{"source": "essai", "status": "echec"}, 0},
@@ -340,7 +342,7 @@ func TestHealthReasons(t *testing.T) {
 		rep.Raisons[0] != "panne : dernière collecte en échec : HTTP 401 : jeton refusé" {
 		t.Errorf("failed source: %d %+v", code, rep)
 	}
-	if strings.Contains(fmt.Sprint(rep), "SECRET") || rep.Sources[0].Emplacement != "https://coop.example/api?token_auth=%2A%2A%2A" {
+	if strings.Contains(fmt.Sprint(rep), "SECRET") || rep.Sources[0].Emplacement != "https://coop.example/api?token_auth=***" {
 		t.Errorf("location not redacted: %q", rep.Sources[0].Emplacement)
 	}
 	fams := scrape(t, d.Addr())

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -9,13 +8,6 @@ import (
 
 	"github.com/sdaasp-rhone/fne/collector/ingest"
 )
-
-// maxReasonsPerSource bounds the cardinality of the rejected_total series: reasons are French
-// sentences written by collectors and may embed values; past this many, new reasons count as "autre".
-const maxReasonsPerSource = 30
-
-// otherReason is the label of reasons beyond maxReasonsPerSource.
-const otherReason = "autre"
 
 // Metrics are the daemon's Prometheus series, on an explicit registry (no global state, so tests and
 // several daemons in one process do not collide).
@@ -27,9 +19,6 @@ type Metrics struct {
 	duration     *prometheus.HistogramVec
 	lastSuccess  *prometheus.GaugeVec
 	runs         *prometheus.CounterVec
-
-	mu      sync.Mutex
-	reasons map[string]map[string]bool
 }
 
 // NewMetrics registers the series, plus the Go runtime and process collectors.
@@ -43,7 +32,7 @@ func NewMetrics() *Metrics {
 			Name: "fne_ingest_rows_written_total", Help: "Lignes écrites dans ClickHouse, par source.",
 		}, []string{"source"}),
 		rowsRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "fne_ingest_rows_rejected_total", Help: "Enregistrements rejetés, par source et motif.",
+			Name: "fne_ingest_rows_rejected_total", Help: "Enregistrements rejetés, par source et code de motif (voir le README).",
 		}, []string{"source", "reason"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "fne_ingest_run_duration_seconds", Help: "Durée des collectes, par source.",
@@ -55,7 +44,6 @@ func NewMetrics() *Metrics {
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fne_ingest_runs_total", Help: "Collectes terminées, par source et statut (succes, partiel, echec).",
 		}, []string{"source", "status"}),
-		reasons: map[string]map[string]bool{},
 	}
 	m.Registry.MustRegister(m.rowsRead, m.rowsWritten, m.rowsRejected, m.duration, m.lastSuccess, m.runs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -67,6 +55,9 @@ func NewMetrics() *Metrics {
 func (m *Metrics) declare(source string) {
 	m.rowsRead.WithLabelValues(source)
 	m.rowsWritten.WithLabelValues(source)
+	for _, code := range ingest.ReasonCodes {
+		m.rowsRejected.WithLabelValues(source, code)
+	}
 	for _, st := range []string{ingest.StatusOK, ingest.StatusPartial, ingest.StatusFailed} {
 		m.runs.WithLabelValues(source, st)
 	}
@@ -77,8 +68,10 @@ func (m *Metrics) declare(source string) {
 func (m *Metrics) observe(s ingest.Summary, elapsed time.Duration) {
 	m.rowsRead.WithLabelValues(s.Source).Add(float64(s.Read))
 	m.rowsWritten.WithLabelValues(s.Source).Add(float64(s.Written))
-	for reason, n := range s.RejectsByReason {
-		m.rowsRejected.WithLabelValues(s.Source, m.reasonLabel(s.Source, reason)).Add(float64(n))
+	// The label is a reason code (ingest.ReasonCodes), never the free text: /metrics stays small
+	// whatever the input.
+	for code, n := range s.RejectsByCode {
+		m.rowsRejected.WithLabelValues(s.Source, code).Add(float64(n))
 	}
 	m.duration.WithLabelValues(s.Source).Observe(elapsed.Seconds())
 	m.runs.WithLabelValues(s.Source, s.Status).Inc()
@@ -91,22 +84,4 @@ func (m *Metrics) observe(s ingest.Summary, elapsed time.Duration) {
 // source that never succeeded.
 func (m *Metrics) setLastSuccess(source string, unix int64) {
 	m.lastSuccess.WithLabelValues(source).Set(float64(unix))
-}
-
-func (m *Metrics) reasonLabel(source, reason string) string {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	rs := m.reasons[source]
-	if rs == nil {
-		rs = map[string]bool{}
-		m.reasons[source] = rs
-	}
-	if rs[reason] {
-		return reason
-	}
-	if len(rs) >= maxReasonsPerSource {
-		return otherReason
-	}
-	rs[reason] = true
-	return reason
 }

@@ -1,8 +1,8 @@
 // Package ingest is the collectors' framework: the Collector interface, the explicit registry, and the
 // Sink through which every collector writes rows, rejects and its watermark. Run wraps one collection
-// with the bookkeeping of DESIGN §4 (ingestion_runs, rejects, watermarks) and the retries that make a
-// ClickHouse restart harmless: rows are only ever appended with a version, so re-sending a batch or
-// replaying a whole run never changes a figure.
+// with the bookkeeping of docs/regles.md « Lancements » (ingestion_runs, rejects, watermarks) and the
+// retries that make a ClickHouse restart harmless: rows are only ever appended with a version, so
+// re-sending a batch or replaying a whole run never changes a figure.
 package ingest
 
 import (
@@ -15,7 +15,7 @@ import (
 	"github.com/sdaasp-rhone/fne/internal/territory"
 )
 
-// Collector reads one source of DESIGN §2 and writes its records through the Sink.
+// Collector reads one source of docs/regles.md « Sources » and writes its records through the Sink.
 type Collector interface {
 	// Name is the source name used on the command line and in the tables ("activites", "lieux"…).
 	Name() string
@@ -25,6 +25,39 @@ type Collector interface {
 	// ones with sink.Reject. It returns an error only when the run as a whole cannot go on (unreadable
 	// file, HTTP 401, malformed page); a bad record is a reject, never an error.
 	Collect(ctx context.Context, in Input, sink *Sink) error
+}
+
+// Configurable is a collector that declares the option keys it reads.
+type Configurable interface {
+	Options() []string
+}
+
+// CheckOptions refuses an option key that c does not read (a typo would otherwise be ignored), with the
+// list of the accepted keys.
+func CheckOptions(c Collector, opts map[string]string) error {
+	cc, ok := c.(Configurable)
+	if !ok {
+		return nil
+	}
+	known := map[string]bool{}
+	for _, k := range cc.Options() {
+		known[k] = true
+	}
+	var bad []string
+	for k := range opts {
+		if !known[k] {
+			bad = append(bad, k)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	sort.Strings(bad)
+	accepted := strings.Join(cc.Options(), ", ")
+	if accepted == "" {
+		accepted = "aucune"
+	}
+	return fmt.Errorf("option(s) inconnue(s) pour la source %s : %s (options admises : %s)", c.Name(), strings.Join(bad, ", "), accepted)
 }
 
 // Input is what to read.

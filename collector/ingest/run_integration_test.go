@@ -5,6 +5,7 @@ package ingest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -59,7 +60,7 @@ func TestRunBookkeeping(t *testing.T) {
 	if sum.Read != 4 || sum.Written != 3 || sum.Rejected != 1 || sum.Status != ingest.StatusPartial {
 		t.Fatalf("summary %+v", sum)
 	}
-	if sum.Input != "https://x.example/j.yaml?token_auth=%2A%2A%2A" {
+	if sum.Input != "https://x.example/j.yaml?token_auth=***" {
 		t.Errorf("input not redacted: %s", sum.Input)
 	}
 	var status, input string
@@ -109,5 +110,73 @@ func TestRunCancelledIsRecordedAsFailed(t *testing.T) {
 	sum, err := r.Run(ctx, fake{rows: []string{"a"}}, ingest.Input{Location: "f"})
 	if err == nil || sum.Status != ingest.StatusFailed {
 		t.Fatalf("cancelled run: %+v, %v", sum, err)
+	}
+}
+
+// cancelling writes batches of milestones and cancels the run (as SIGTERM does) after `after` rows.
+type cancelling struct {
+	cancel context.CancelFunc
+	after  int
+}
+
+func (cancelling) Name() string        { return "jalons" }
+func (cancelling) Description() string { return "test" }
+func (c cancelling) Collect(ctx context.Context, in ingest.Input, s *ingest.Sink) error {
+	w := s.Writer("jalons", "action", "jalon", "version", "deleted", "libelle", "statut", "date_prevue", "date_realisee")
+	for i := 0; i < 10; i++ {
+		if i == c.after {
+			c.cancel()
+		}
+		s.Read(1)
+		if err := w.Append(ctx, "2.1", fmt.Sprintf("j%d", i), in.IngestVersion+uint64(i), uint8(0), "x", "en_cours", nil, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestRunBookkeepingInterruptedAndCancelled: a run left « en_cours » by a dead process is closed as
+// interrupted by the next run of its source; a cancelled run reports exactly what is in the table.
+func TestRunBookkeepingInterruptedAndCancelled(t *testing.T) {
+	db := chtest.Migrated(t)
+	ctx := context.Background()
+	day := time.Date(2026, 11, 29, 6, 0, 0, 0, time.UTC)
+	b, err := db.Conn.PrepareBatch(ctx, "INSERT INTO ingestion_runs (run_id, version, source, input, started_at, ended_at, rows_read, rows_written, rows_rejected, status, error)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = b.Append("mort", uint64(1), "jalons", "/data/j.csv", day, day, uint64(0), uint64(0), uint64(0), "en_cours", "")
+	_ = b.Append("autre-source", uint64(1), "lieux", "/data/l.csv", day, day, uint64(0), uint64(0), uint64(0), "en_cours", "")
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
+	}
+	// Batches of 2, cancelled before the 7th row: rows 1-6 were sent in 3 batches, nothing after.
+	cctx, cancel := context.WithCancel(ctx)
+	r := &ingest.Runner{Conn: db.Conn, BatchSize: 2}
+	sum, err := r.Run(cctx, cancelling{cancel: cancel, after: 6}, ingest.Input{Location: "f"})
+	if err == nil || sum.Status != ingest.StatusFailed {
+		t.Fatalf("run annulé : %+v %v", sum, err)
+	}
+	var inTable uint64
+	_ = db.Conn.QueryRow(ctx, "SELECT count() FROM jalons").Scan(&inTable)
+	if sum.Written != 6 || inTable != 6 {
+		t.Errorf("écrites : bilan %d, table %d, attendu 6 et 6", sum.Written, inTable)
+	}
+	got := map[string]string{}
+	rows, err := db.Conn.Query(ctx, "SELECT run_id, argMax(status, version), argMax(error, version) FROM ingestion_runs WHERE run_id IN ('mort', 'autre-source') GROUP BY run_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id, st, msg string
+		_ = rows.Scan(&id, &st, &msg)
+		got[id] = st + "|" + msg
+	}
+	rows.Close()
+	if want := "echec|interrompu : le processus s'est arrêté ou a perdu ClickHouse avant la fin (constaté au lancement " + sum.ID + ")"; got["mort"] != want {
+		t.Errorf("run mort : %q, attendu %q", got["mort"], want)
+	}
+	if got["autre-source"] != "en_cours|" {
+		t.Errorf("run d'une autre source touché : %q", got["autre-source"])
 	}
 }

@@ -28,11 +28,20 @@ type Sink struct {
 	writers   map[string]*Writer
 	rejects   []rejectRow
 	reasons   map[string]uint64
+	codes     map[string]uint64
 	read      uint64
 	written   uint64
 	rejected  uint64
 	watermark string
+	notes     []string
 	progress  func(read, written, rejected uint64)
+}
+
+// Note adds a line to the run summary about how the input was read (its encoding, for instance).
+func (s *Sink) Note(msg string) {
+	s.mu.Lock()
+	s.notes = append(s.notes, msg)
+	s.mu.Unlock()
 }
 
 // RunInfo identifies a run.
@@ -86,9 +95,15 @@ func (w *Writer) flush(ctx context.Context) error {
 	if len(w.rows) == 0 {
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// A batch once started is sent to the end even if the run is cancelled meanwhile (SIGTERM): a send
+	// cut short may still be stored by the server while the run would not count it.
+	sendCtx := context.WithoutCancel(ctx)
 	query := fmt.Sprintf("INSERT INTO %s (%s)", w.table, strings.Join(w.columns, ", "))
 	err := w.sink.withRetry(ctx, "écriture dans "+w.table, func() error {
-		b, err := w.sink.conn.PrepareBatch(ctx, query)
+		b, err := w.sink.conn.PrepareBatch(sendCtx, query)
 		if err != nil {
 			return err
 		}
@@ -122,11 +137,18 @@ func (s *Sink) Read(n int) {
 // field the offending field ("" for the whole record), reason a French sentence, raw the record as read.
 // Rejects are written at the end of the run, and a reject never stops the run.
 func (s *Sink) Reject(position, field, reason, raw string) {
+	reason, raw = BoundReason(reason), BoundRaw(raw)
+	code := ReasonCode(reason)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rejected++
-	s.reasons[reason]++
-	s.rejects = append(s.rejects, rejectRow{position, field, reason, raw})
+	s.codes[code]++
+	if _, seen := s.reasons[reason]; seen || len(s.reasons) < maxDistinctReasons {
+		s.reasons[reason]++
+	} else {
+		s.reasons["autres motifs (code "+code+")"]++
+	}
+	s.rejects = append(s.rejects, rejectRow{BoundReason(position), BoundReason(field), reason, raw})
 }
 
 // SetWatermark records the newest upstream modification seen (RFC 3339). It is stored only when the
@@ -177,7 +199,8 @@ func (s *Sink) flushRejects(ctx context.Context, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		v := store.Version(now, now)
+		// The run's ingestion time: strictly increasing from run to run, so the later rejects win.
+		v := store.Version(s.run.Started, s.run.Started)
 		for _, r := range s.rejects {
 			if err := b.Append(s.run.Source, s.run.Input, r.position, r.field, v, s.run.ID, r.reason, r.raw, now); err != nil {
 				_ = b.Abort()
@@ -193,7 +216,7 @@ func (s *Sink) flushRejects(ctx context.Context, now time.Time) error {
 func (s *Sink) withRetry(ctx context.Context, what string, fn func() error) error {
 	err := backoff.Retry(fn, backoff.WithContext(s.retry(), ctx))
 	if err != nil {
-		return fmt.Errorf("%s : %w", what, err)
+		return fmt.Errorf("%s : %w", what, store.Classify(err))
 	}
 	return nil
 }

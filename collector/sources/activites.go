@@ -20,7 +20,7 @@ var activitesColumns = []string{
 	"beneficiaires_total", "beneficiaires_cles", "beneficiaires_valeurs",
 }
 
-// NewActivites reads counsellors' activities from the Coop API v1 (DESIGN §2.1) or from a file of the
+// NewActivites reads counsellors' activities from the Coop API v1 (docs/regles.md « Sources ») or from a file of the
 // same JSON. The commune of an activity is resolved at query time (structure or lieu_code_insee), so the
 // collector stores structure_id and lieu_* as given.
 func NewActivites() ingest.Collector { return newActivites() }
@@ -53,7 +53,7 @@ func activiteRow(res coopResource, now time.Time) ([]any, time.Time, *recordErro
 	}
 	date, ok := parseISODate(attrString(a, "date"))
 	if !ok {
-		return nil, modification, rejectf("date", "date invalide ou hors de la plage gérée (AAAA-MM-JJ, 1970 à 2105)")
+		return nil, modification, rejectf("date", "date « %s » invalide ou hors de la plage admise (AAAA-MM-JJ, du 2000-01-01 à l'ingestion + 1 jour)", attrString(a, "date"))
 	}
 	duree, ok := attrUint32(a, "duree")
 	if !ok {

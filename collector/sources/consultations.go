@@ -2,13 +2,11 @@ package sources
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"regexp"
 	"sort"
 	"strconv"
@@ -18,7 +16,7 @@ import (
 	"github.com/sdaasp-rhone/fne/collector/ingest"
 )
 
-// Map consultations (DESIGN §2.3): visits of each place's page of the public map, per day, from the
+// Map consultations (docs/regles.md « Sources »): visits of each place's page of the public map, per day, from the
 // Matomo Reporting API or from a CSV file `date,lieu_id,consultations`.
 
 const (
@@ -46,117 +44,78 @@ func (*consultationsCollector) Description() string {
 
 // Collect writes one row per (date, lieu_id). Its version is the run's IngestVersion plus the row's
 // position, so a later report of the same day and place (a corrected file, a re-fetched day) replaces
-// the earlier one, and within one input the later line wins.
+// the earlier one, and within one input the later line wins. A file (CSV or XLSX) goes through the
+// table reader shared by every tabular source (tabular.go).
 func (c *consultationsCollector) Collect(ctx context.Context, in ingest.Input, sink *ingest.Sink) error {
 	w := sink.Writer("consultations", consultationsColumns...)
 	if in.IsURL() {
 		return c.collectMatomo(ctx, in, sink, w)
 	}
-	f, err := os.Open(in.Location)
-	if err != nil {
-		return fmt.Errorf("consultations : lecture impossible : %w", err)
-	}
-	defer f.Close()
-	return readConsultationsCSV(f, func(line int, date time.Time, lieu string, n uint32) error {
-		sink.Read(1)
-		return w.Append(ctx, date, lieu, n, in.IngestVersion+uint64(line))
-	}, func(line int, field, reason, raw string) {
-		sink.Read(1)
-		sink.Reject(fmt.Sprintf("ligne %d", line), field, reason, raw)
+	return tabCollect(ctx, in, sink, c.Name(), consultationsRequired, w, func(r tabRow) ([]any, string, string) {
+		return parseConsultation(r, in.IngestVersion)
 	})
 }
 
-// readConsultationsCSV parses the CSV form: a header naming the columns date, lieu_id and consultations
-// (in any order, other columns ignored), then one line per day and place. Bad lines go to reject with
-// their line number in the file; only an unreadable file or a missing column is an error.
+var consultationsRequired = []string{"date", "lieu_id", "consultations"}
+
+// readConsultationsCSV reads the CSV form with the shared table reader: a header naming the columns
+// date, lieu_id and consultations (in any order, other columns ignored), then one line per day and
+// place. Bad lines go to reject with their line number in the file; only an unreadable file or a
+// missing column is an error.
 func readConsultationsCSV(r io.Reader, row func(line int, date time.Time, lieu string, n uint32) error,
 	reject func(line int, field, reason, raw string)) error {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	header, err := cr.Read()
+	t, err := newCSVTable(r)
 	if err != nil {
-		if err == io.EOF {
-			return errors.New("consultations : fichier vide (en-tête date,lieu_id,consultations attendu)")
-		}
-		return fmt.Errorf("consultations : en-tête illisible : %v", err)
+		return fmt.Errorf("consultations : %w", err)
 	}
-	col := map[string]int{}
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		if _, dup := col[h]; !dup {
-			col[h] = i
-		}
+	if err := t.require(consultationsRequired...); err != nil {
+		return fmt.Errorf("consultations : %w", err)
 	}
-	var missing []string
-	for _, name := range []string{"date", "lieu_id", "consultations"} {
-		if _, ok := col[name]; !ok {
-			missing = append(missing, name)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("consultations : colonne(s) absente(s) de l'en-tête : %s (en-tête date,lieu_id,consultations attendu)", strings.Join(missing, ", "))
-	}
-	iDate, iLieu, iN := col["date"], col["lieu_id"], col["consultations"]
 	for {
-		rec, err := cr.Read()
+		r, err := t.Next()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				reject(pe.StartLine, "", "ligne CSV mal formée : "+csvErrFR(pe.Err), "")
-				continue
-			}
-			return fmt.Errorf("consultations : lecture interrompue : %v", err)
+			return err
 		}
-		line, _ := cr.FieldPos(0)
-		raw := strings.Join(rec, ",")
-		get := func(i int) string {
-			if i < len(rec) {
-				return strings.TrimSpace(rec[i])
-			}
-			return ""
-		}
-		ds, lieu, ns := get(iDate), get(iLieu), get(iN)
-		date, err := time.Parse("2006-01-02", ds)
-		switch {
-		case ds == "":
-			reject(line, "date", "champ obligatoire absent", raw)
-			continue
-		case err != nil:
-			reject(line, "date", "date invalide (format AAAA-MM-JJ attendu)", raw)
-			continue
-		case date.Before(minStoredTime) || date.After(maxStoredTime):
-			reject(line, "date", "date hors de la plage gérée (1970 à 2105)", raw)
-			continue
-		case lieu == "":
-			reject(line, "lieu_id", "champ obligatoire absent", raw)
-			continue
-		case ns == "":
-			reject(line, "consultations", "champ obligatoire absent", raw)
+		if r.Width != "" {
+			reject(r.Line, "", r.Width, r.Raw)
 			continue
 		}
-		n, err := strconv.ParseUint(ns, 10, 32)
-		if err != nil {
-			reject(line, "consultations", "nombre entier positif ou nul attendu", raw)
+		vals, field, reason := parseConsultation(r, 0)
+		if reason != "" {
+			reject(r.Line, field, reason, r.Raw)
 			continue
 		}
-		if err := row(line, date, lieu, uint32(n)); err != nil {
+		if err := row(r.Line, vals[0].(time.Time), vals[1].(string), vals[2].(uint32)); err != nil {
 			return err
 		}
 	}
 }
 
-func csvErrFR(err error) string {
-	switch {
-	case errors.Is(err, csv.ErrBareQuote):
-		return "guillemet isolé dans un champ non entouré de guillemets"
-	case errors.Is(err, csv.ErrQuote):
-		return "guillemet mal placé dans un champ entre guillemets"
+// parseConsultation validates one row: date, lieu_id, consultations and the version.
+func parseConsultation(r tabRow, ingestVersion uint64) ([]any, string, string) {
+	if r.get("date") == "" {
+		return nil, "date", "champ obligatoire absent"
 	}
-	return err.Error()
+	date, reason := r.date("date", observed)
+	if reason != "" {
+		return nil, "date", reason
+	}
+	lieu := r.get("lieu_id")
+	if lieu == "" {
+		return nil, "lieu_id", "champ obligatoire absent"
+	}
+	ns := r.get("consultations")
+	if ns == "" {
+		return nil, "consultations", "champ obligatoire absent"
+	}
+	n, err := strconv.ParseUint(ns, 10, 32)
+	if err != nil {
+		return nil, "consultations", fmt.Sprintf("nombre entier positif ou nul attendu, pas « %s »", ns)
+	}
+	return []any{date, lieu, uint32(n), ingestVersion + uint64(r.Line)}, "", ""
 }
 
 // matomoRow is one line of Actions.getPageUrls with flat=1.

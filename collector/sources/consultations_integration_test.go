@@ -69,7 +69,7 @@ func TestConsultationsCSVIntoClickHouse(t *testing.T) {
 	if got := readConsultations(t, db); !reflect.DeepEqual(got, want) {
 		t.Fatalf("après correction %v", got)
 	}
-	if got := readRejects(t, db, "consultations"); !reflect.DeepEqual(got, []storedReject{{"ligne 3", "consultations", "nombre entier positif ou nul attendu"}}) {
+	if got := readRejects(t, db, "consultations"); !reflect.DeepEqual(got, []storedReject{{"ligne 3", "consultations", "nombre entier positif ou nul attendu, pas « trois »"}}) {
 		t.Fatalf("rejets %v", got)
 	}
 }

@@ -46,18 +46,21 @@ func TestConsultationsCSVRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantRows := []testConsultation{{2, "2026-10-01", "a1f3c9e0-0001", 14}, {3, "2026-10-01", "a1f3c9e0-0002", 3}}
+	// Line 5's French date is read as the other tabular sources read it (JJ/MM/AAAA); line 10 follows
+	// the stray quote of line 9 and is intact.
+	wantRows := []testConsultation{{2, "2026-10-01", "a1f3c9e0-0001", 14}, {3, "2026-10-01", "a1f3c9e0-0002", 3},
+		{5, "2026-10-02", "a1f3c9e0-0001", 9}, {10, "2026-10-01", "a1f3c9e0-0001", 16}}
 	if !reflect.DeepEqual(rows, wantRows) {
 		t.Errorf("lignes %v, attendu %v", rows, wantRows)
 	}
 	wantRejects := []testReject{
 		{"ligne 4", "lieu_id", "champ obligatoire absent"},
-		{"ligne 5", "date", "date invalide (format AAAA-MM-JJ attendu)"},
-		{"ligne 6", "consultations", "nombre entier positif ou nul attendu"},
+		{"ligne 6", "consultations", "nombre entier positif ou nul attendu, pas « -1 »"},
 		{"ligne 7", "consultations", "champ obligatoire absent"},
-		{"ligne 8", "date", "date invalide (format AAAA-MM-JJ attendu)"},
-		// The unterminated quote of line 9 swallows the rest of the file: one reject, at its start line.
-		{"ligne 9", "", "ligne CSV mal formée : guillemet mal placé dans un champ entre guillemets"},
+		{"ligne 8", "date", "date invalide « 2026-13-02 » (attendu AAAA-MM-JJ)"},
+		// The quote of line 9 (26th character: 14 + 1 + 10 + 1 characters before it) never closes: that
+		// line alone is rejected.
+		{"ligne 9", "", "guillemet « \" » ouvert au caractère 26 de la ligne 9 et jamais fermé : ligne rejetée seule, les suivantes sont lues"},
 	}
 	if !reflect.DeepEqual(rejects, wantRejects) {
 		t.Errorf("rejets :\n%v\nattendu :\n%v", rejects, wantRejects)
@@ -67,7 +70,7 @@ func TestConsultationsCSVRejects(t *testing.T) {
 func TestConsultationsCSVHeader(t *testing.T) {
 	for in, want := range map[string]string{
 		"":                          "fichier vide",
-		"date,lieu,consultations\n": "colonne(s) absente(s) de l'en-tête : lieu_id",
+		"date,lieu,consultations\n": "colonne(s) obligatoire(s) absente(s) de l'en-tête : lieu_id",
 		"\ufeffDate,Lieu_ID,Consultations\n2026-10-01,x,1\n": "",
 	} {
 		rows, _, err := parseConsultations(t, in)

@@ -27,7 +27,7 @@ import (
 	"github.com/sdaasp-rhone/fne/schemas"
 )
 
-// Coop de la médiation numérique, API v1 (DESIGN §2.1): a JSON:API list of resources, paginated with
+// Coop de la médiation numérique, API v1 (docs/regles.md « Sources »): a JSON:API list of resources, paginated with
 // links.next.href. The same reader serves the API pages and the files (one page object or a bare array
 // of resources); it streams with json.Decoder tokens so that a file of a million records is read in
 // constant memory.
@@ -49,7 +49,7 @@ type coopPageError struct {
 }
 
 func (e *coopPageError) Error() string {
-	return fmt.Sprintf("JSON invalide vers l'octet %d : %v", e.offset, e.err)
+	return fmt.Sprintf("JSON invalide vers l'octet %d : %s", e.offset, jsonErrFR(e.err))
 }
 
 func (e *coopPageError) Unwrap() error { return e.err }
@@ -67,7 +67,7 @@ func readCoopPage(r io.Reader, fn func(raw json.RawMessage) error) (next string,
 	tok, err := dec.Token()
 	if err != nil {
 		if err == io.EOF {
-			return fail(errors.New("document vide"))
+			return fail(frMsg("document vide"))
 		}
 		return fail(err)
 	}
@@ -112,7 +112,7 @@ func readCoopPage(r io.Reader, fn func(raw json.RawMessage) error) (next string,
 					}
 				case nil:
 				default:
-					return fail(errors.New("« data » doit être un tableau de ressources"))
+					return fail(frMsg("« data » doit être un tableau de ressources"))
 				}
 				sawData = true
 			case "links":
@@ -144,14 +144,14 @@ func readCoopPage(r io.Reader, fn func(raw json.RawMessage) error) (next string,
 			return fail(err)
 		}
 		if !sawData {
-			return fail(errors.New("objet sans champ « data » (page JSON:API attendue)"))
+			return fail(frMsg("objet sans champ « data » (page JSON:API attendue)"))
 		}
 	default:
-		return fail(errors.New("une page JSON:API (objet) ou un tableau de ressources est attendu"))
+		return fail(frMsg("une page JSON:API (objet) ou un tableau de ressources est attendu"))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		if err == nil {
-			err = errors.New("données après la fin du document")
+			err = frMsg("données après la fin du document")
 		}
 		return fail(err)
 	}
@@ -206,6 +206,10 @@ type coopSpec struct {
 func (s *coopSpec) parse(sch *jsonschema.Schema, raw []byte, now time.Time) (row []any, mod time.Time, id string, rerr *recordError) {
 	if s.fast != nil {
 		if row, mod, ok := s.fast(raw, now); ok {
+			if rerr := s.checkDates(row, now); rerr != nil {
+				id, _ := row[0].(string)
+				return nil, time.Time{}, id, rerr
+			}
 			return row, mod, "", nil
 		}
 	}
@@ -214,7 +218,43 @@ func (s *coopSpec) parse(sch *jsonschema.Schema, raw []byte, now time.Time) (row
 		return nil, time.Time{}, res.id, rerr
 	}
 	row, mod, rerr = s.row(res, now)
+	if rerr == nil {
+		rerr = s.checkDates(row, now)
+	}
 	return row, mod, res.id, rerr
+}
+
+// coopObserved are the columns of Coop rows that are observed facts (dates.go): none may lie more than
+// a day after the ingestion. The version's high half (the modification, or the later suppression) is
+// checked too: a record modified « in 2099 » would otherwise win over every later correction and move
+// the watermark to 2099.
+var coopObserved = map[string]bool{"modification": true, "creation": true, "date": true}
+
+func (s *coopSpec) checkDates(row []any, now time.Time) *recordError {
+	version := -1
+	for i, col := range s.columns {
+		if i >= len(row) {
+			break
+		}
+		if col == "version" {
+			version = i
+		}
+		if v, ok := row[i].(time.Time); ok && coopObserved[col] {
+			if reason := checkDate(col, v, observed, col != "date", now); reason != "" {
+				return &recordError{field: col, reason: reason}
+			}
+		}
+	}
+	// The modification passed: a version beyond the range comes from the suppression.
+	if version < 0 {
+		return nil
+	}
+	if v, ok := row[version].(uint64); ok {
+		if reason := checkDate("suppression", time.Unix(int64(v>>32), 0).UTC(), observed, true, now); reason != "" {
+			return &recordError{field: "suppression", reason: reason}
+		}
+	}
+	return nil
 }
 
 var (
@@ -410,7 +450,7 @@ func attrTime(a map[string]any, k string) (time.Time, *recordError) {
 	}
 	t = t.UTC()
 	if t.Before(minStoredTime) || t.After(maxStoredTime) {
-		return time.Time{}, rejectf(k, "horodatage hors de la plage gérée (1970 à 2105)")
+		return time.Time{}, rejectf(k, "horodatage « %s » hors de la plage admise (du 2000-01-01 à l'ingestion + 1 jour)", s)
 	}
 	return t, nil
 }
@@ -483,6 +523,10 @@ func (c *coopCollector) Collect(ctx context.Context, in ingest.Input, sink *inge
 		return err
 	}
 	w := sink.Writer(c.spec.table, c.spec.columns...)
+	fetchStart := time.Now().UTC()
+	if !in.Now.IsZero() && in.Now.Before(fetchStart) {
+		fetchStart = in.Now
+	}
 
 	// Reading and validating run in their own goroutine, ahead of the writes: while a batch is being
 	// sent to ClickHouse (synchronously, by the Writer), the next records are parsed instead of waiting.
@@ -534,8 +578,11 @@ func (c *coopCollector) Collect(ctx context.Context, in ingest.Input, sink *inge
 		} else {
 			prodErr = c.collectFile(in.Location, handle)
 		}
-		if prodErr == nil && len(chunk) > 0 {
-			prodErr = send()
+		// The records read before a break are sent too: a truncated file keeps them (files.go).
+		if len(chunk) > 0 {
+			if err := send(); prodErr == nil {
+				prodErr = err
+			}
 		}
 	}()
 	for chunk := range chunks {
@@ -557,6 +604,11 @@ func (c *coopCollector) Collect(ctx context.Context, in ingest.Input, sink *inge
 		return prodErr
 	}
 	if in.IsURL() && !newest.IsZero() {
+		// The watermark never passes the start of the fetch that produced it: a record stamped a few
+		// hours ahead (accepted, see dates.go) must not make the next run skip what is modified meanwhile.
+		if newest.After(fetchStart) {
+			newest = fetchStart
+		}
 		sink.SetWatermark(newest.UTC().Format(coopWatermarkLayout))
 	}
 	return nil
@@ -573,18 +625,32 @@ type coopItem struct {
 type coopRejectItem struct{ position, field, reason, raw string }
 
 func (c *coopCollector) collectFile(path string, handle func(json.RawMessage) error) error {
-	f, err := os.Open(path)
+	f, err := openFile(path)
 	if err != nil {
-		return fmt.Errorf("%s : lecture impossible : %w", c.spec.name, err)
+		return err
 	}
 	defer f.Close()
 	var handleErr error
-	if _, err := readCoopPage(bufio.NewReaderSize(f, 1<<20), func(raw json.RawMessage) error {
+	records := 0
+	br := bufio.NewReaderSize(f, 1<<20)
+	bom := int64(0)
+	if head, _ := br.Peek(3); bytes.HasPrefix(head, bomUTF8) {
+		bom = 3
+	}
+	if _, err := readCoopPage(skipBOM(br), func(raw json.RawMessage) error {
+		records++
 		handleErr = handle(raw)
 		return handleErr
 	}); err != nil {
 		if handleErr != nil {
 			return handleErr
+		}
+		var pe *coopPageError
+		if errors.As(err, &pe) {
+			// What was read before the break lands; the rest is one reject (an excerpt as its raw text).
+			rest := make([]byte, 1024)
+			n, _ := f.ReadAt(rest, bom+pe.offset)
+			return brokenJSON(path, records, bom+pe.offset, pe.err, string(rest[:n]))
 		}
 		return fmt.Errorf("%s : fichier %s : %w", c.spec.name, path, err)
 	}
@@ -611,7 +677,9 @@ func (c *coopCollector) collectAPI(ctx context.Context, in ingest.Input, handle 
 	}
 	header := http.Header{"Authorization": {"Bearer " + token}}
 	seen := map[string]bool{}
+	page := 0
 	for u := first; u != ""; {
+		page++
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -621,7 +689,7 @@ func (c *coopCollector) collectAPI(ctx context.Context, in ingest.Input, handle 
 			return fmt.Errorf("%s : %w", c.spec.name, err)
 		}
 		var handleErr error
-		next, err := readCoopPage(bytes.NewReader(body), func(raw json.RawMessage) error {
+		next, err := readCoopPage(bytes.NewReader(bytes.TrimPrefix(body, bomUTF8)), func(raw json.RawMessage) error {
 			handleErr = handle(raw)
 			return handleErr
 		})
@@ -629,7 +697,7 @@ func (c *coopCollector) collectAPI(ctx context.Context, in ingest.Input, handle 
 			if handleErr != nil {
 				return handleErr
 			}
-			return fmt.Errorf("%s : page %s : %w", c.spec.name, ingest.RedactURL(u), err)
+			return fmt.Errorf("%s : page %d (%s) : %w", c.spec.name, page, ingest.RedactURL(u), err)
 		}
 		if next == "" {
 			break

@@ -159,7 +159,7 @@ func TestActivitesMapping(t *testing.T) {
 		{"act-0004-type-inconnu", "type", "valeur non autorisée (valeurs admises : individuel, demarche_administrative, collectif)"},
 		{"act-0005-sans-structure", "structure_id", "structure_id est obligatoire quand type_lieu vaut lieu_activite"},
 		{"act-0006-insee-court", "lieu_code_insee", "code INSEE invalide (5 caractères, par exemple 69123 ou 2A004)"},
-		{"act-0007-date-impossible", "date", "date invalide ou hors de la plage gérée (AAAA-MM-JJ, 1970 à 2105)"},
+		{"act-0007-date-impossible", "date", "date « 2026-02-30 » invalide ou hors de la plage admise (AAAA-MM-JJ, du 2000-01-01 à l'ingestion + 1 jour)"},
 		{"act-0008-negatif", "accompagnements", "valeur inférieure au minimum 0"},
 		{"élément 9", "", "type incorrect : objet attendu, nombre reçu"},
 	}
@@ -181,7 +181,7 @@ func TestActiviteSchemaRejects(t *testing.T) {
 		{`,"mediateur_id":""`, "mediateur_id", "valeur vide"},
 		{`,"mediateur_id":null`, "mediateur_id", "type incorrect : texte attendu, null reçu"},
 		{`,"modification":"hier"`, "modification", "horodatage invalide (ISO 8601 avec fuseau attendu, par exemple 2026-10-06T14:02:11.000Z)"},
-		{`,"suppression":"1900-01-01T00:00:00Z"`, "suppression", "horodatage hors de la plage gérée (1970 à 2105)"},
+		{`,"suppression":"1900-01-01T00:00:00Z"`, "suppression", "horodatage « 1900-01-01T00:00:00Z » hors de la plage admise (du 2000-01-01 à l'ingestion + 1 jour)"},
 		{`,"thematiques":["a",null]`, "thematiques.1", "type incorrect : texte attendu, null reçu"},
 		{`,"beneficiaires":{"total":2,"genres":{"feminin":-1}}`, "beneficiaires.genres.feminin", "valeur inférieure au minimum 0"},
 		{`,"oriente_vers_structure":"oui"`, "oriente_vers_structure", "type incorrect : null ou booléen attendu, texte reçu"},

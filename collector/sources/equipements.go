@@ -9,7 +9,7 @@ import (
 	"github.com/sdaasp-rhone/fne/internal/territory"
 )
 
-// Equipment indicators of DESIGN §2.5: stocks (value at the end of the period) then flows.
+// Equipment indicators of docs/regles.md « Sources »: stocks (value at the end of the period) then flows.
 var (
 	EquipementStocks = []string{"hotspots_wifi_actifs", "pc_libre_acces", "points_acces_mobiles", "structures_reconditionnement_actives"}
 	EquipementFlows  = []string{"pc_reconditionnes_distribues", "pc_dons", "pc_ventes_solidaires", "pc_locations", "pc_reparations",
@@ -20,7 +20,7 @@ var equipementColumns = []string{"periode", "territoire", "indicateur", "valeur"
 
 type equipements struct{}
 
-// NewEquipements reads the equipment and connectivity figures (CSV or XLSX, long format, DESIGN §2.5).
+// NewEquipements reads the equipment and connectivity figures (CSV or XLSX, long format, docs/regles.md « Sources »).
 func NewEquipements() ingest.Collector { return equipements{} }
 
 func (equipements) Name() string { return "equipements" }
@@ -41,6 +41,10 @@ func parseEquipement(r tabRow, ingestVersion uint64) ([]any, string, string) {
 	periode, err := tabMonth(r.get("periode"), r.XLSX)
 	if err != nil {
 		return nil, "periode", err.Error()
+	}
+	// A figure is observed: its month may be the current one, not a later one.
+	if reason := checkDate("periode", periode, observed, false, r.Now); reason != "" {
+		return nil, "periode", reason
 	}
 	terr, err := territory.Parse(r.get("territoire"))
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -40,7 +41,30 @@ func defaultHTTPRetry() backoff.BackOff {
 }
 
 func newHTTPFetcher(source string) *httpFetcher {
-	return &httpFetcher{source: source, client: &http.Client{Timeout: 60 * time.Second}}
+	return &httpFetcher{source: source, client: newHTTPClient(60 * time.Second)}
+}
+
+// errCrossOrigin is a redirect to another origin: refused, since the request carries a credential (a
+// Bearer token in a header, a token in the query string) that must only ever reach the configured
+// server.
+var errCrossOrigin = errors.New("redirection vers une autre origine refusée")
+
+// newHTTPClient is the client of every source: it follows redirects within the same origin (scheme,
+// host and port) only.
+func newHTTPClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, CheckRedirect: sameOriginRedirect}
+}
+
+func sameOriginRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("plus de 10 redirections")
+	}
+	from := via[0].URL
+	if !strings.EqualFold(req.URL.Scheme, from.Scheme) || !strings.EqualFold(req.URL.Host, from.Host) {
+		return fmt.Errorf("%w : %s renvoie vers %s://%s, le jeton n'y est pas envoyé", errCrossOrigin,
+			from.Host, req.URL.Scheme, req.URL.Host)
+	}
+	return nil
 }
 
 // errHTTPAuth marks a refused credential: retrying cannot help.
@@ -67,6 +91,9 @@ func (f *httpFetcher) get(ctx context.Context, u string, header http.Header) ([]
 		if err != nil {
 			if ctx.Err() != nil {
 				return backoff.Permanent(ctx.Err())
+			}
+			if errors.Is(err, errCrossOrigin) {
+				return backoff.Permanent(fmt.Errorf("%s (%s) : %v", f.source, shown, transportErr(err)))
 			}
 			return fmt.Errorf("%s injoignable (%s) : %v", f.source, shown, transportErr(err))
 		}

@@ -3,9 +3,11 @@ package sources
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -13,14 +15,14 @@ import (
 	"github.com/sdaasp-rhone/fne/collector/ingest"
 )
 
-// Milestone statuses of DESIGN §2.6.
+// Milestone statuses of docs/regles.md « Sources ».
 var jalonStatuts = []string{"a_lancer", "en_cours", "realise", "abandonne"}
 
 var jalonColumns = []string{"action", "jalon", "libelle", "statut", "date_prevue", "date_realisee"}
 
 type jalons struct{}
 
-// NewJalons reads the roadmap milestones (YAML list or CSV/XLSX, DESIGN §2.6).
+// NewJalons reads the roadmap milestones (YAML list or CSV/XLSX, docs/regles.md « Sources »).
 func NewJalons() ingest.Collector { return jalons{} }
 
 func (jalons) Name() string { return "jalons" }
@@ -39,10 +41,15 @@ func (c jalons) Collect(ctx context.Context, in ingest.Input, sink *ingest.Sink)
 			return err
 		}
 		defer rc.Close()
-		t, err := newYAMLTable(bufio.NewReader(rc))
+		br, dec, err := decodeText(bufio.NewReader(rc), in.Option("encoding", ""))
+		if err != nil {
+			return err
+		}
+		t, err := newYAMLTable(br)
 		if err != nil {
 			return fmt.Errorf("%s : %w", ingest.RedactURL(in.Location), err)
 		}
+		t.Now, t.note = in.Now, dec.note
 		return tabEach(ctx, t, sink, w, parse)
 	}
 	return tabCollect(ctx, in, sink, c.Name(), []string{"action", "jalon", "statut"}, w, parse)
@@ -53,22 +60,22 @@ func (c jalons) Collect(ctx context.Context, in ingest.Input, sink *ingest.Sink)
 func newYAMLTable(r io.Reader) (t *tabTable, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			t, err = nil, fmt.Errorf("YAML illisible (%v)", p)
+			t, err = nil, ingest.InvalidInput("YAML illisible")
 		}
 	}()
 	var doc yaml.Node
 	if err := yaml.NewDecoder(r).Decode(&doc); err != nil {
 		if err == io.EOF {
-			return nil, fmt.Errorf("fichier YAML vide")
+			return nil, ingest.InvalidInput("fichier YAML vide")
 		}
-		return nil, fmt.Errorf("YAML illisible : %v", err)
+		return nil, &frError{msg: ingest.InvalidInput("YAML illisible : %s", yamlErrFR(err)).Error(), err: errors.Join(ingest.ErrInvalidInput, err)}
 	}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
 	if root.Kind != yaml.SequenceNode {
-		return nil, fmt.Errorf("YAML inattendu : une liste de jalons est attendue (« - action: … »)")
+		return nil, ingest.InvalidInput("YAML inattendu : une liste de jalons est attendue (« - action: … »)")
 	}
 	hdr := map[string]int{}
 	for i, c := range jalonColumns {
@@ -132,17 +139,31 @@ func parseJalon(r tabRow, ingestVersion uint64) ([]any, string, string) {
 		return nil, "statut", reason
 	}
 	dates := [2]*string{}
+	// A milestone may be due ahead; it cannot have been reached in the future.
 	for i, col := range []string{"date_prevue", "date_realisee"} {
-		v := r.get(col)
-		if v == "" {
-			continue
+		kind := planned
+		if col == "date_realisee" {
+			kind = observed
 		}
-		d, err := tabDate(v, r.XLSX)
-		if err != nil {
-			return nil, col, err.Error()
+		d, reason := r.date(col, kind)
+		if reason != "" {
+			return nil, col, reason
+		}
+		if d.IsZero() {
+			continue
 		}
 		s := d.Format("2006-01-02")
 		dates[i] = &s
 	}
 	return []any{action, jalon, ingestVersion + uint64(r.Line), uint8(0), r.get("libelle"), statut, dates[0], dates[1]}, "", ""
+}
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// yamlErrFR keeps the line of a YAML syntax error and says the rest in French.
+func yamlErrFR(err error) string {
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		return "syntaxe invalide à la ligne " + m[1]
+	}
+	return "syntaxe invalide"
 }

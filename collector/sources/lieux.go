@@ -25,7 +25,7 @@ import (
 	"github.com/sdaasp-rhone/fne/schemas"
 )
 
-// Fields of the national standard the collector reads (DESIGN §2.2).
+// Fields of the national standard the collector reads (docs/regles.md « Sources »).
 var (
 	lieuRequired = []string{"id", "pivot", "nom", "commune", "code_postal", "adresse", "date_maj"}
 	lieuMulti    = []string{"typologie", "services", "publics_specifiquement_adresses", "modalites_accompagnement", "itinerance",
@@ -60,7 +60,7 @@ func (c lieux) Collect(ctx context.Context, in ingest.Input, sink *ingest.Sink) 
 		return err
 	}
 	defer rc.Close()
-	br := bufio.NewReaderSize(rc, 64<<10)
+	br := skipBOM(bufio.NewReaderSize(rc, 64<<10))
 	w := sink.Writer("lieux", "id", "version", "deleted", "pivot", "nom", "commune", "code_postal", "code_insee", "code_insee_resolu",
 		"adresse", "latitude", "longitude", "typologie", "services", "publics_specifiquement_adresses", "modalites_accompagnement",
 		"itinerance", "dispositif_programmes_nationaux", "frais_a_charge", "date_maj")
@@ -84,14 +84,9 @@ func (c lieux) Collect(ctx context.Context, in ingest.Input, sink *ingest.Sink) 
 			return emit(pos, raw, rec)
 		})
 	}
-	var t *tabTable
-	if tabIsXLSX(head) {
-		t, err = newXLSXTable(br, in.Option("sheet", ""), c.Name())
-	} else {
-		t, err = newCSVTable(br)
-	}
+	t, err := tabTableFrom(br, in, c.Name())
 	if err != nil {
-		return fmt.Errorf("%s : %w", ingest.RedactURL(in.Location), err)
+		return err
 	}
 	if err := t.require(lieuRequired...); err != nil {
 		return err
@@ -159,10 +154,10 @@ func lieuEachJSON(ctx context.Context, r io.Reader, sink *ingest.Sink, fn func(p
 	dec := json.NewDecoder(br)
 	tok, err := dec.Token()
 	if err != nil {
-		return fmt.Errorf("JSON illisible : %v", err)
+		return brokenJSON("lieux", 0, dec.InputOffset(), err, "")
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '[' {
-		return errors.New("JSON inattendu : un tableau de lieux est attendu ([{\"id\": …}, …])")
+		return ingest.InvalidInput("JSON inattendu : un tableau de lieux est attendu ([{\"id\": …}, …])")
 	}
 	n := 0
 	for dec.More() {
@@ -171,7 +166,7 @@ func lieuEachJSON(ctx context.Context, r io.Reader, sink *ingest.Sink, fn func(p
 		}
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return fmt.Errorf("JSON illisible après l'enregistrement %d : %v", n, err)
+			return brokenJSON("lieux", n, dec.InputOffset(), err, "")
 		}
 		n++
 		sink.Read(1)
@@ -181,7 +176,7 @@ func lieuEachJSON(ctx context.Context, r io.Reader, sink *ingest.Sink, fn func(p
 		}
 	}
 	if _, err := dec.Token(); err != nil {
-		return fmt.Errorf("JSON illisible après l'enregistrement %d : %v", n, err)
+		return brokenJSON("lieux", n, dec.InputOffset(), err, "")
 	}
 	return nil
 }
@@ -290,6 +285,10 @@ func parseLieu(rec lieuRecord, m *lieuMatcher, now time.Time) ([]any, string, st
 	dateMaj, err := tabDate(rec.get("date_maj"), rec.xlsx)
 	if err != nil {
 		return nil, "date_maj", "date_maj : " + err.Error()
+	}
+	// date_maj is the high half of the version: checked, so that it is never clamped (after 2106).
+	if reason := checkDate("date_maj", dateMaj, observed, false, now); reason != "" {
+		return nil, "date_maj", reason
 	}
 	commune := rec.get("commune")
 	insee, resolved := rec.get("code_insee"), uint8(0)

@@ -8,7 +8,7 @@ import (
 	"github.com/sdaasp-rhone/fne/collector/ingest"
 )
 
-// Structure types of DESIGN §2.4.
+// Structure types of docs/regles.md « Sources ».
 var participationStructureTypes = []string{"collectivite", "association", "france_services", "mediatheque", "ccas",
 	"education_nationale", "operateur_public", "entreprise", "etat", "autre"}
 
@@ -16,7 +16,7 @@ var participationColumns = []string{"rencontre_id", "structure_id", "structure_n
 
 type participations struct{}
 
-// NewParticipations reads the attendance sheet of the meetings (CSV or XLSX, DESIGN §2.4).
+// NewParticipations reads the attendance sheet of the meetings (CSV or XLSX, docs/regles.md « Sources »).
 func NewParticipations() ingest.Collector { return participations{} }
 
 func (participations) Name() string { return "participations" }
@@ -25,7 +25,7 @@ func (participations) Description() string {
 }
 
 // Collect writes one row per (meeting, structure). A participation to a meeting not ingested yet is
-// kept: it counts as soon as the meeting arrives (DESIGN §3).
+// kept: it counts as soon as the meeting arrives (docs/regles.md « Territoires »).
 func (c participations) Collect(ctx context.Context, in ingest.Input, sink *ingest.Sink) error {
 	w := sink.Writer("participations", "rencontre_id", "structure_id", "version", "deleted", "structure_nom", "structure_type",
 		"personnes", "relais", "connait_offre")

@@ -1,4 +1,4 @@
-// Package sources holds one collector per source of DESIGN §2, each in its own file with its own test,
+// Package sources holds one collector per source of docs/regles.md « Sources », each in its own file with its own test,
 // and the explicit registry of all of them.
 package sources
 
@@ -21,3 +21,21 @@ func All() []ingest.Collector {
 
 // Registry is the explicit registry of All.
 func Registry() *ingest.Registry { return ingest.NewRegistry(All()...) }
+
+// Options accepted by each kind of source (--option clé=valeur, the daemon's options), checked by
+// ingest.CheckOptions so that a mistyped key is an error rather than silently ignored.
+var (
+	tableOptions  = []string{"encoding", "sheet"}
+	coopOptions   = []string{"page_size", "token", "token_file"}
+	formatOptions = []string{"encoding", "format", "sheet"}
+)
+
+func (*consultationsCollector) Options() []string {
+	return []string{"encoding", "sheet", "since", "site_id", "token", "token_file", "url_regexp"}
+}
+func (*coopCollector) Options() []string { return coopOptions }
+func (equipements) Options() []string    { return tableOptions }
+func (jalons) Options() []string         { return formatOptions }
+func (lieux) Options() []string          { return formatOptions }
+func (participations) Options() []string { return tableOptions }
+func (rencontres) Options() []string     { return tableOptions }

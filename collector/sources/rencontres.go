@@ -9,7 +9,7 @@ import (
 	"github.com/sdaasp-rhone/fne/internal/territory"
 )
 
-// Meeting types and formats of DESIGN §2.4.
+// Meeting types and formats of docs/regles.md « Sources ».
 var (
 	rencontreTypes = []string{"rencontre_departementale", "echange_pratiques", "atelier_thematique", "petit_dejeuner",
 		"demi_journee_information", "instance_coordination", "comite_technique", "comite_pilotage"}
@@ -21,7 +21,7 @@ var rencontreColumns = []string{"id", "date", "type", "titre", "territoire", "ac
 
 type rencontres struct{}
 
-// NewRencontres reads the coordinators' meetings sheet (CSV or XLSX, DESIGN §2.4).
+// NewRencontres reads the coordinators' meetings sheet (CSV or XLSX, docs/regles.md « Sources »).
 func NewRencontres() ingest.Collector { return rencontres{} }
 
 func (rencontres) Name() string { return "rencontres" }
@@ -44,12 +44,12 @@ func parseRencontre(r tabRow, ingestVersion uint64) ([]any, string, string) {
 	if id == "" {
 		return nil, "id", "identifiant de la rencontre absent"
 	}
-	d, err := tabDate(r.get("date"), r.XLSX)
-	if err != nil {
-		if r.get("date") == "" {
-			return nil, "date", "date de la rencontre absente"
-		}
-		return nil, "date", err.Error()
+	if r.get("date") == "" {
+		return nil, "date", "date de la rencontre absente"
+	}
+	d, reason := r.date("date", planned)
+	if reason != "" {
+		return nil, "date", reason
 	}
 	typ := r.get("type")
 	if reason := tabEnum("type", typ, rencontreTypes); reason != "" {

@@ -13,7 +13,7 @@ var structuresColumns = []string{
 	"latitude", "longitude", "services",
 }
 
-// NewStructures reads the structures of the Coop API v1 (DESIGN §2.1), which locate the activities held
+// NewStructures reads the structures of the Coop API v1 (docs/regles.md « Sources »), which locate the activities held
 // at a structure, or a file of the same JSON. A deleted structure is kept, flagged: it still locates
 // its past activities.
 func NewStructures() ingest.Collector { return newStructures() }

@@ -14,12 +14,12 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 
@@ -31,11 +31,12 @@ const tabMaxRecord = 1 << 20
 
 // tabRow is one data row of a table.
 type tabRow struct {
-	Pos   string // "ligne 3" or "rencontres!ligne 3"
-	Line  int    // physical line (CSV) or row number (XLSX) where the row starts; orders duplicates
-	Raw   string // the row as read (CSV text, or the XLSX cells joined as CSV)
-	XLSX  bool   // cells come from a workbook: dates may be Excel serial numbers
-	Width string // non-empty when the CSV row does not have as many cells as the header: the reason
+	Pos   string    // "ligne 3" or "rencontres!ligne 3"
+	Line  int       // physical line (CSV) or row number (XLSX) where the row starts; orders duplicates
+	Raw   string    // the row as read (CSV text, or the XLSX cells joined as CSV)
+	XLSX  bool      // cells come from a workbook: dates may be Excel serial numbers
+	Width string    // non-empty when the CSV row does not have as many cells as the header: the reason
+	Now   time.Time // the ingestion time, for the accepted date ranges (dates.go)
 	cells []string
 	hdr   map[string]int
 }
@@ -49,7 +50,7 @@ func (r tabRow) get(col string) string {
 	return strings.TrimSpace(r.cells[i])
 }
 
-// multi splits a multi-valued cell on "|" (DESIGN §2), trimming and dropping empty values.
+// multi splits a multi-valued cell on "|" (docs/regles.md « Sources »), trimming and dropping empty values.
 func (r tabRow) multi(col string) []string { return tabSplitMulti(r.get(col)) }
 
 func tabSplitMulti(s string) []string {
@@ -65,13 +66,33 @@ func tabSplitMulti(s string) []string {
 // tabTable iterates over the data rows of a CSV file or an XLSX sheet.
 type tabTable struct {
 	Header []string
-	Sheet  string // XLSX sheet read, "" for CSV
+	Sheet  string        // XLSX sheet read, "" for CSV
+	Now    time.Time     // the ingestion time, copied to every row
+	note   func() string // what the run summary must say about the reading (the encoding), once read
 	hdr    map[string]int
 	next   func() (tabRow, error)
 }
 
 // Next returns the next non-blank data row, or io.EOF.
-func (t *tabTable) Next() (tabRow, error) { return t.next() }
+func (t *tabTable) Next() (tabRow, error) {
+	r, err := t.next()
+	r.Now = t.Now
+	return r, err
+}
+
+// date parses the cell of col as a date and checks it against the range of kind: the date, or the
+// French reason of the reject ("" cell gives the zero time and no reason).
+func (r tabRow) date(col string, kind dateKind) (time.Time, string) {
+	v := r.get(col)
+	if v == "" {
+		return time.Time{}, ""
+	}
+	d, err := tabDate(v, r.XLSX)
+	if err != nil {
+		return time.Time{}, err.Error()
+	}
+	return d, checkDate(col, d, kind, false, r.Now)
+}
 
 // Has reports whether the header holds col.
 func (t *tabTable) Has(col string) bool { _, ok := t.hdr[col]; return ok }
@@ -90,7 +111,7 @@ func (t *tabTable) require(cols ...string) error {
 		if t.Sheet != "" {
 			where = "l'en-tête de la feuille « " + t.Sheet + " »"
 		}
-		return fmt.Errorf("colonne(s) obligatoire(s) absente(s) de %s : %s (colonnes lues : %s)", where,
+		return ingest.InvalidInput("colonne(s) obligatoire(s) absente(s) de %s : %s (colonnes lues : %s)", where,
 			strings.Join(missing, ", "), strings.Join(t.Header, ", "))
 	}
 	return nil
@@ -121,14 +142,7 @@ func tabBlank(cells []string) bool {
 // tabOpen opens a file or downloads a URL. The caller closes the reader.
 func tabOpen(ctx context.Context, in ingest.Input) (io.ReadCloser, error) {
 	if !in.IsURL() {
-		f, err := os.Open(in.Location)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("fichier introuvable : %s", in.Location)
-			}
-			return nil, fmt.Errorf("lecture de %s : %w", in.Location, err)
-		}
-		return f, nil
+		return openFile(in.Location)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.Location, nil)
@@ -136,10 +150,10 @@ func tabOpen(ctx context.Context, in ingest.Input) (io.ReadCloser, error) {
 		cancel()
 		return nil, fmt.Errorf("adresse invalide %s : %w", ingest.RedactURL(in.Location), err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := tabHTTP.Do(req)
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("téléchargement de %s : %v", ingest.RedactURL(in.Location), errors.Unwrap(err))
+		return nil, fmt.Errorf("téléchargement de %s : %v", ingest.RedactURL(in.Location), transportErr(err))
 	}
 	if resp.StatusCode/100 != 2 {
 		resp.Body.Close()
@@ -148,6 +162,9 @@ func tabOpen(ctx context.Context, in ingest.Input) (io.ReadCloser, error) {
 	}
 	return tabCloser{resp.Body, cancel}, nil
 }
+
+// tabHTTP downloads tables (no overall timeout: the request's context bounds it).
+var tabHTTP = newHTTPClient(0)
 
 type tabCloser struct {
 	io.ReadCloser
@@ -166,19 +183,35 @@ func tabOpenTable(ctx context.Context, in ingest.Input, source string) (*tabTabl
 	if err != nil {
 		return nil, nil, err
 	}
-	br := bufio.NewReaderSize(rc, 64<<10)
+	t, err := tabTableFrom(bufio.NewReaderSize(rc, 64<<10), in, source)
+	if err != nil {
+		rc.Close()
+		return nil, nil, err
+	}
+	return t, rc, nil
+}
+
+// tabTableFrom reads an opened input as a table: an XLSX workbook, or a CSV text decoded to UTF-8
+// (encoding.go, option encoding).
+func tabTableFrom(br *bufio.Reader, in ingest.Input, source string) (*tabTable, error) {
 	head, _ := br.Peek(4)
 	var t *tabTable
+	var err error
 	if tabIsXLSX(head) || strings.EqualFold(filepath.Ext(in.Location), ".xlsx") {
 		t, err = newXLSXTable(br, in.Option("sheet", ""), source)
 	} else {
-		t, err = newCSVTable(br)
+		var dec *textDecoder
+		if br, dec, err = decodeText(br, in.Option("encoding", "")); err == nil {
+			if t, err = newCSVTable(br); err == nil {
+				t.note = dec.note
+			}
+		}
 	}
 	if err != nil {
-		rc.Close()
-		return nil, nil, fmt.Errorf("%s : %w", ingest.RedactURL(in.Location), err)
+		return nil, fmt.Errorf("%s : %w", ingest.RedactURL(in.Location), err)
 	}
-	return t, rc, nil
+	t.Now = in.Now
+	return t, nil
 }
 
 // newCSVTable reads a CSV stream: the first non-blank line is the header; the separator is the most
@@ -191,41 +224,39 @@ func newCSVTable(r io.Reader) (*tabTable, error) {
 	s := &tabCSV{br: br}
 	var headerText string
 	for {
-		line, err := s.readLine()
-		if line == "" && err != nil {
+		l, err := s.readPhys()
+		if err != nil {
 			if err == io.EOF {
-				return nil, errors.New("fichier vide : aucune ligne d'en-tête")
+				return nil, ingest.InvalidInput("fichier vide : aucune ligne d'en-tête")
 			}
 			return nil, err
 		}
-		if s.line == 1 {
+		line := l.text
+		if l.n == 1 {
 			line = strings.TrimPrefix(line, "\ufeff")
 		}
 		if strings.TrimSpace(tabChomp(line)) != "" {
 			headerText = tabChomp(line)
 			break
 		}
-		if err != nil {
-			return nil, errors.New("fichier vide : aucune ligne d'en-tête")
-		}
 	}
 	s.sep = tabDetectSep(headerText)
 	cells, _ := tabSplitCSV(headerText, s.sep)
 	t := &tabTable{}
 	t.Header, t.hdr = tabHeader(cells)
-	width := len(cells)
+	s.width = len(cells)
 	t.next = func() (tabRow, error) {
 		for {
-			fields, raw, start, err := s.record()
+			rec, err := s.record()
 			if err != nil {
 				return tabRow{}, err
 			}
-			if tabBlank(fields) {
+			if rec.reason == "" && tabBlank(rec.cells) {
 				continue
 			}
-			row := tabRow{Pos: fmt.Sprintf("ligne %d", start), Line: start, Raw: raw, cells: fields, hdr: t.hdr}
-			if len(fields) != width {
-				row.Width = fmt.Sprintf("%d cellule(s) au lieu des %d colonnes de l'en-tête (séparateur « %s »)", len(fields), width, string(s.sep))
+			row := tabRow{Pos: fmt.Sprintf("ligne %d", rec.start), Line: rec.start, Raw: rec.raw, cells: rec.cells, hdr: t.hdr, Width: rec.reason}
+			if row.Width == "" && len(rec.cells) != s.width {
+				row.Width = fmt.Sprintf("%d cellule(s) au lieu des %d colonnes de l'en-tête (séparateur « %s »)", len(rec.cells), s.width, tabSepName(s.sep))
 			}
 			return row, nil
 		}
@@ -233,58 +264,153 @@ func newCSVTable(r io.Reader) (*tabTable, error) {
 	return t, nil
 }
 
-// tabCSV splits a CSV stream into records, following quoted fields across lines.
+func tabSepName(sep byte) string {
+	if sep == '\t' {
+		return "tabulation"
+	}
+	return string(sep)
+}
+
+// Bounds of one CSV record. A quote left open would otherwise swallow the rest of the file; a legitimate
+// cell spanning lines (an address, a comment) is far below both.
+const (
+	tabMaxRecordLines = 200
+)
+
+// tabCSV splits a CSV stream into records, following quoted cells across lines. A quote that is still
+// open after tabMaxRecordLines lines or tabMaxRecord bytes, at the end of the file, or whose record does
+// not have the header's width once closed, is a stray quote: its line alone is rejected and reading
+// resumes at the next line (the lines read ahead are read again), so one bad quote costs one row.
 type tabCSV struct {
-	br   *bufio.Reader
-	sep  byte
-	line int // physical lines consumed
-	eof  bool
+	br      *bufio.Reader
+	sep     byte
+	width   int
+	line    int // physical lines consumed from br
+	eof     bool
+	pending []tabLine // lines read ahead, to read again after a stray quote
 }
 
-func (s *tabCSV) readLine() (string, error) {
+// tabLine is one physical line, with its line break; long when it exceeded tabMaxRecord (the text is
+// then cut there and the rest of the line skipped).
+type tabLine struct {
+	text string
+	n    int
+	long bool
+}
+
+// tabRecord is one record: its cells, its text without the final line break, its first line, and the
+// reason of its reject when it cannot be read as cells.
+type tabRecord struct {
+	cells  []string
+	raw    string
+	start  int
+	reason string
+}
+
+func (s *tabCSV) readPhys() (tabLine, error) {
+	if len(s.pending) > 0 {
+		l := s.pending[0]
+		s.pending = s.pending[1:]
+		return l, nil
+	}
 	if s.eof {
-		return "", io.EOF
+		return tabLine{}, io.EOF
 	}
-	line, err := s.br.ReadString('\n')
-	if err == io.EOF {
-		s.eof = true
-	} else if err != nil {
-		return "", err
+	var buf []byte
+	long := false
+	for {
+		chunk, err := s.br.ReadSlice('\n')
+		if room := tabMaxRecord - len(buf); len(chunk) <= room {
+			buf = append(buf, chunk...)
+		} else {
+			buf = append(buf, chunk[:room]...)
+			long = true
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF {
+			s.eof = true
+			if len(buf) == 0 {
+				return tabLine{}, io.EOF
+			}
+			break
+		}
+		if err != nil {
+			return tabLine{}, err
+		}
+		break
 	}
-	if line != "" {
-		s.line++
-	}
-	return line, err
+	s.line++
+	return tabLine{text: string(buf), n: s.line, long: long}, nil
 }
 
-// record returns the next record's cells, its text without the final line break, and its first line.
-func (s *tabCSV) record() ([]string, string, int, error) {
+func (s *tabCSV) record() (tabRecord, error) {
+	first, err := s.readPhys()
+	if err != nil {
+		return tabRecord{}, err
+	}
+	if first.long {
+		return tabRecord{raw: tabChomp(first.text), start: first.n, reason: fmt.Sprintf(
+			"ligne %d de plus de %d Mo (cellule trop longue) : rejetée seule, la suivante est lue", first.n, tabMaxRecord>>20)}, nil
+	}
+	text := tabChomp(first.text)
+	cells, complete := tabSplitCSV(text, s.sep)
+	if complete {
+		return tabRecord{cells: cells, raw: text, start: first.n}, nil
+	}
+	// A quoted cell goes on at the next line: read ahead until it closes.
+	ahead := []tabLine{}
 	var buf strings.Builder
-	start := 0
-	for {
-		line, err := s.readLine()
-		if line == "" {
-			if err == nil {
-				continue
-			}
-			if buf.Len() == 0 {
-				return nil, "", 0, err
-			}
-			// A quote left open at the end of the file: give what was read.
-			text := tabChomp(buf.String())
-			f, _ := tabSplitCSV(text, s.sep)
-			return f, text, start, nil
+	buf.WriteString(first.text)
+	for len(ahead) < tabMaxRecordLines {
+		l, err := s.readPhys()
+		if err == io.EOF {
+			break
 		}
-		if start == 0 {
-			start = s.line
+		if err != nil {
+			return tabRecord{}, err
 		}
-		buf.WriteString(line)
-		text := tabChomp(buf.String())
-		f, complete := tabSplitCSV(text, s.sep)
-		if complete || s.eof || buf.Len() > tabMaxRecord {
-			return f, text, start, nil
+		ahead = append(ahead, l)
+		if l.long || buf.Len()+len(l.text) > tabMaxRecord {
+			break
+		}
+		buf.WriteString(l.text)
+		all := tabChomp(buf.String())
+		if cells, complete := tabSplitCSV(all, s.sep); complete {
+			if len(cells) == s.width {
+				return tabRecord{cells: cells, raw: all, start: first.n}, nil
+			}
+			break
 		}
 	}
+	s.pending = append(ahead, s.pending...)
+	return tabRecord{raw: text, start: first.n, reason: fmt.Sprintf(
+		"guillemet « \" » ouvert au caractère %d de la ligne %d et jamais fermé : ligne rejetée seule, les suivantes sont lues",
+		tabOpenQuote(text, s.sep), first.n)}, nil
+}
+
+// tabOpenQuote is the position (in characters, from 1) of the quote that opens the cell still open at
+// the end of text.
+func tabOpenQuote(text string, sep byte) int {
+	inQ, start, at := false, true, 0
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case inQ && c == '"' && i+1 < len(text) && text[i+1] == '"':
+			i++
+		case inQ && c == '"':
+			inQ = false
+		case inQ:
+		case c == sep:
+			start = true
+		case c == '"' && start:
+			inQ, start, at = true, false, i
+		default:
+			start = false
+		}
+	}
+	return utf8.RuneCountInString(text[:at]) + 1
 }
 
 func tabChomp(s string) string {
@@ -372,13 +498,13 @@ func tabOpenWorkbook(r io.Reader) (f *excelize.File, err error) {
 	// A damaged workbook must be an error for the run, never a crash of the daemon.
 	defer func() {
 		if p := recover(); p != nil {
-			f, err = nil, fmt.Errorf("classeur XLSX illisible (%v)", p)
+			f, err = nil, ingest.InvalidInput("classeur XLSX illisible (archive endommagée)")
 		}
 	}()
 	// A coordinators' workbook is a few MB: refuse to inflate a hostile archive beyond 1 GiB.
 	f, err = excelize.OpenReader(r, excelize.Options{UnzipSizeLimit: 1 << 30})
 	if err != nil {
-		return nil, fmt.Errorf("classeur XLSX illisible : %v", err)
+		return nil, &frError{msg: ingest.InvalidInput("classeur XLSX illisible (ce n'est pas une archive .xlsx valide)").Error(), err: errors.Join(ingest.ErrInvalidInput, err)}
 	}
 	return f, nil
 }
@@ -406,7 +532,7 @@ func newXLSXTable(r io.Reader, sheet, source string) (t *tabTable, err error) {
 		switch {
 		case sheet != "":
 			f.Close()
-			return nil, fmt.Errorf("feuille « %s » absente du classeur (feuilles : %s)", sheet, strings.Join(list, ", "))
+			return nil, ingest.InvalidInput("feuille « %s » absente du classeur (feuilles : %s)", sheet, strings.Join(list, ", "))
 		case len(list) == 1:
 			name = list[0]
 		default:
@@ -443,7 +569,7 @@ func newXLSXTable(r io.Reader, sheet, source string) (t *tabTable, err error) {
 	for {
 		cells, err := nextCells()
 		if err == io.EOF {
-			return nil, fmt.Errorf("feuille « %s » vide : aucune ligne d'en-tête", name)
+			return nil, ingest.InvalidInput("feuille « %s » vide : aucune ligne d'en-tête", name)
 		}
 		if err != nil {
 			return nil, err
@@ -576,6 +702,11 @@ func tabRows(ctx context.Context, t *tabTable, sink *ingest.Sink, fn func(r tabR
 		}
 		row, err := t.Next()
 		if err == io.EOF {
+			if t.note != nil {
+				if n := t.note(); n != "" {
+					sink.Note(n)
+				}
+			}
 			return nil
 		}
 		if err != nil {

@@ -3,6 +3,7 @@ package sources
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -94,7 +95,8 @@ func TestCSVTable(t *testing.T) {
 		{"ligne 5", "2", "sur\ndeux lignes", "", "2;\"sur\ndeux lignes\";"},
 		{"ligne 7", "3", `guillemets "doubles"`, "", `3;"guillemets ""doubles""";x`},
 		{"ligne 8", "4", "trop", "4 cellule(s) au lieu des 3 colonnes de l'en-tête (séparateur « ; »)", "4;trop;de;cellules"},
-		{"ligne 9", "5", "non fermé", "2 cellule(s) au lieu des 3 colonnes de l'en-tête (séparateur « ; »)", "5;\"non fermé"},
+		// The quote opened at the 3rd character never closes: a reject of that line, no cells.
+		{"ligne 9", "", "", "guillemet « \" » ouvert au caractère 3 de la ligne 9 et jamais fermé : ligne rejetée seule, les suivantes sont lues", "5;\"non fermé"},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("%d lignes, attendu %d", len(rows), len(want))
@@ -231,3 +233,37 @@ func TestTabParsers(t *testing.T) {
 }
 
 func readFile(p string) ([]byte, error) { return os.ReadFile(p) }
+
+// TestCSVStrayQuoteAndLongCell: a quote that never closes costs its own line only (it used to swallow
+// every following row), and a cell longer than the record bound is one reject with the next row intact.
+func TestCSVStrayQuoteAndLongCell(t *testing.T) {
+	long := strings.Repeat("x", tabMaxRecord+10)
+	in := "id,nom,valeurs\n" +
+		"1,\"a,b\n" + // the quote at character 3 of line 2 never closes
+		"2,c,d\n" +
+		"3,\"sur\ndeux\",e\n" + // a legitimate cell over two lines (4 and 5)
+		"4,\"" + long + "\",f\n" + // line 6: over 1 MiB
+		"5,g,h\n"
+	tb, err := newCSVTable(strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := ftAllRows(t, tb)
+	got := []string{}
+	for _, r := range rows {
+		got = append(got, fmt.Sprintf("%s|%s|%s|%s", r.Pos, r.get("id"), r.get("nom"), r.Width))
+	}
+	want := []string{
+		"ligne 2|||guillemet « \" » ouvert au caractère 3 de la ligne 2 et jamais fermé : ligne rejetée seule, les suivantes sont lues",
+		"ligne 3|2|c|",
+		"ligne 4|3|sur\ndeux|",
+		"ligne 6|||ligne 6 de plus de 1 Mo (cellule trop longue) : rejetée seule, la suivante est lue",
+		"ligne 7|5|g|",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("obtenu :\n%s\nattendu :\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if rows[0].Raw != "1,\"a,b" {
+		t.Errorf("texte brut du rejet : %q", rows[0].Raw)
+	}
+}

@@ -89,7 +89,7 @@ func hasLevel(ls []territory.Level, l territory.Level) bool {
 	return false
 }
 
-// Catalogue is the ordered list of indicators (axis then action, as in DESIGN §3).
+// Catalogue is the ordered list of indicators (axis then action, as in the catalogue).
 type Catalogue struct {
 	Indicators []Indicator
 }

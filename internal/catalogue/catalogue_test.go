@@ -14,7 +14,7 @@ func TestLoadDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// DESIGN §3 lists 17 roadmap indicators and 2 context ones.
+	// The roadmap lists 17 indicators and 2 context ones.
 	if got := len(c.Indicators); got != 19 {
 		t.Fatalf("%d indicateurs, attendu 19", got)
 	}

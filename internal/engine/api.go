@@ -1,5 +1,5 @@
 // Package engine evaluates the roadmap indicators of the catalogue (schemas/indicators) for any territory
-// and month, exactly as DESIGN §3 defines them. It is the only place that holds indicator SQL: the `fne
+// and month, exactly as docs/regles.md and the catalogue define them. It is the only place that holds indicator SQL: the `fne
 // indicators` command and the Grafana plugin both call it, so they give the same numbers.
 package engine
 
@@ -42,7 +42,7 @@ func (m Month) Add(n int) Month { return MonthOf(m.Start().AddDate(0, n, 0)) }
 // Before reports whether m is earlier than o.
 func (m Month) Before(o Month) bool { return m.Start().Before(o.Start()) }
 
-// Statuses (DESIGN §3).
+// Statuses (docs/regles.md « Indicateurs et statuts »).
 const (
 	StatusAtteint     = "atteint"
 	StatusBonneVoie   = "en_bonne_voie"

@@ -22,7 +22,7 @@ import (
 //   - territories are passed as commune lists and mapped to the evaluated groups with
 //     transform(code, [communes], [group keys], ''): one query serves one territory or all its children.
 
-// window returns the first and last day covered by ind for month m (DESIGN §3).
+// window returns the first and last day covered by ind for month m (docs/regles.md « Indicateurs et statuts »).
 func window(ind catalogue.Indicator, m Month) (time.Time, time.Time) {
 	switch ind.Window {
 	case catalogue.WindowAnnee:
@@ -916,7 +916,7 @@ WHERE del = 0`)
 	return rows.Err()
 }
 
-// earthRadiusKM is the sphere of the distance rule (DESIGN §3: great-circle, R = 6371 km).
+// earthRadiusKM is the sphere of the distance rule (docs/regles.md « Indicateurs et statuts »: great-circle, R = 6371 km).
 const earthRadiusKM = 6371.0
 
 func distanceKM(lat1, lon1, lat2, lon2 float64) float64 {

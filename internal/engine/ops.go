@@ -257,10 +257,14 @@ func (e *Engine) OutOfScope(ctx context.Context, from, to Month) ([]OutOfScope, 
 }
 
 // LatestMonth is the newest month holding activity data after deduplication (a month whose only
-// activities were deleted or moved does not count); the current month when there is none yet.
+// activities were deleted or moved does not count), never after the current month (an activity dated
+// ahead, stored before such dates were rejected, must not move the default period); the current month
+// when there is none yet.
 func (e *Engine) LatestMonth(ctx context.Context) (Month, error) {
 	// Candidates from a cheap scan of two small columns, confirmed by deduplication.
-	rows, err := e.conn.Query(ctx, "SELECT toYYYYMM(date) AS ym FROM activites WHERE deleted = 0 GROUP BY ym ORDER BY ym DESC LIMIT 4")
+	now := time.Now().UTC()
+	nextMonth := time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01-02")
+	rows, err := e.conn.Query(ctx, "SELECT toYYYYMM(date) AS ym FROM activites WHERE deleted = 0 AND date < toDate(?) GROUP BY ym ORDER BY ym DESC LIMIT 4", nextMonth)
 	if err != nil {
 		return Month{}, err
 	}

@@ -6,7 +6,7 @@ import (
 	"github.com/sdaasp-rhone/fne/internal/catalogue"
 )
 
-// Status rule (DESIGN §3), the single place where a value becomes a status.
+// Status rule (docs/regles.md « Indicateurs et statuts »), the single place where a value becomes a status.
 //
 // value nil                         → sans_donnees (no input at all, or the indicator does not apply).
 // no target (context indicators, a target restricted to other levels) → sans_cible.

@@ -5,17 +5,21 @@ package store
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"regexp"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
-// Config is how to reach the database. Zero values take the defaults of DESIGN §5.
+// Config is how to reach the database. Zero values take the defaults of the README (« Connexion à ClickHouse »).
 type Config struct {
 	Addr         string        // host:port of the native protocol, default 127.0.0.1:9000
 	Database     string        // default "fne"
@@ -26,7 +30,7 @@ type Config struct {
 	QueryTimeout time.Duration // default 60 s (read timeout of the connection)
 }
 
-// Defaults of DESIGN §5.
+// Defaults of the README (« Connexion à ClickHouse »).
 const (
 	DefaultAddr     = "127.0.0.1:9000"
 	DefaultDatabase = "fne"
@@ -176,4 +180,59 @@ func classify(c Config, err error) error {
 		return fmt.Errorf("ClickHouse %s : %s", c.Addr, ex.Message)
 	}
 	return fmt.Errorf("%w (%s) : %v", ErrUnreachable, c.Addr, err)
+}
+
+// Classify maps an error of a query or an insert to the sentinels callers act on: ErrAuth when the
+// server refuses the credentials, ErrUnreachable when the connection is lost or cannot be made, and a
+// French message with the server's code for any other refusal (a missing table, a bad value), which is
+// neither. An error already classified, or a cancellation, is returned as it is.
+func Classify(err error) error {
+	if err == nil || errors.Is(err, ErrUnreachable) || errors.Is(err, ErrAuth) || errors.Is(err, ErrNoDatabase) ||
+		errors.Is(err, context.Canceled) {
+		return err
+	}
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) {
+		switch ex.Code {
+		case 516, 192, 193, 194, 497, 164: // authentication failed, access denied, read-only user
+			return fmt.Errorf("%w (code %d)", ErrAuth, ex.Code)
+		case 81:
+			return fmt.Errorf("%w (code %d) : lancez « fne migrate »", ErrNoDatabase, ex.Code)
+		}
+		return &ServerError{Code: ex.Code, Message: ex.Message}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, clickhouse.ErrAcquireConnTimeout) {
+		return fmt.Errorf("%w : %v", ErrUnreachable, err)
+	}
+	return err
+}
+
+// ServerError is a query the server refused: not a connection problem.
+type ServerError struct {
+	Code    int32
+	Message string
+}
+
+// serverErrorsFr says in French what the codes a user may meet mean; the server's English message is
+// kept in ServerError.Message for the logs.
+var serverErrorsFr = map[int32]string{
+	60:  "table inconnue : schéma absent ou ancien (lancez « fne migrate »)",
+	16:  "colonne inconnue : schéma ancien (lancez « fne migrate »)",
+	47:  "colonne inconnue : schéma ancien (lancez « fne migrate »)",
+	53:  "valeur d'un type inattendu pour une colonne",
+	159: "délai de la requête dépassé",
+	202: "trop de requêtes simultanées sur le serveur",
+	241: "mémoire du serveur insuffisante pour la requête",
+	252: "trop de parts en attente de fusion : le serveur ralentit les écritures, réessayez",
+	394: "requête annulée",
+}
+
+func (e *ServerError) Error() string {
+	if fr, ok := serverErrorsFr[e.Code]; ok {
+		return fmt.Sprintf("ClickHouse a refusé la requête (code %d) : %s", e.Code, fr)
+	}
+	return fmt.Sprintf("ClickHouse a refusé la requête (code %d, voir le journal du serveur)", e.Code)
 }

@@ -2,10 +2,14 @@ package store
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
 )
 
 func TestFromEnv(t *testing.T) {
@@ -64,5 +68,25 @@ func TestVersionOrdersModificationThenIngestion(t *testing.T) {
 	}
 	if got := Version(t0, t0) >> 32; got != uint64(t0.Unix()) {
 		t.Errorf("high bits %d, want %d", got, t0.Unix())
+	}
+}
+
+// Classify: only a lost connection is ErrUnreachable; a refused login is ErrAuth; any other refusal
+// of the server is a French ServerError with its code, neither of them.
+func TestClassify(t *testing.T) {
+	netErr := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	if err := Classify(netErr); !errors.Is(err, ErrUnreachable) {
+		t.Errorf("connexion refusée : %v", err)
+	}
+	if err := Classify(&clickhouse.Exception{Code: 516, Message: "Authentication failed"}); !errors.Is(err, ErrAuth) || errors.Is(err, ErrUnreachable) {
+		t.Errorf("authentification : %v", err)
+	}
+	err := Classify(&clickhouse.Exception{Code: 60, Message: "Table fne.x doesn't exist"})
+	if errors.Is(err, ErrUnreachable) || err.Error() != "ClickHouse a refusé la requête (code 60) : table inconnue : schéma absent ou ancien (lancez « fne migrate »)" {
+		t.Errorf("table absente : %v", err)
+	}
+	plain := errors.New("ligne invalide pour lieux")
+	if err := Classify(plain); err != plain {
+		t.Errorf("erreur ordinaire : %v", err)
 	}
 }

@@ -12,7 +12,7 @@ import (
 // ligatures are the letters that Unicode decomposition does not split.
 var ligatures = strings.NewReplacer("œ", "oe", "æ", "ae", "ß", "ss")
 
-// NameKey is the comparison key of a commune name (DESIGN §3: "case, accents, hyphens and Saint/St
+// NameKey is the comparison key of a commune name (docs/regles.md « Territoires »: "case, accents, hyphens and Saint/St
 // ignored"): lower case, accents removed, words joined without hyphens, apostrophes or spaces, and
 // St/Ste/Sainte written "saint". "Saint-Didier-au-Mont-d'Or", "ST DIDIER AU MONT D OR" and
 // "saint didier au mont d’or" share one key.
