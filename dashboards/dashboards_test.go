@@ -10,7 +10,7 @@ import (
 	"github.com/sdaasp-rhone/fne/internal/catalogue"
 )
 
-// The dashboards are checked against the plugin's query model (DESIGN §5) and the indicator catalogue,
+// The dashboards are checked against the plugin's query model (plugin/README.md) and the indicator catalogue,
 // so that a renamed indicator, a typo in a query type or a variable that no longer exists fails here and
 // not as an empty panel in front of a comité.
 

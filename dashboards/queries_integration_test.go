@@ -98,7 +98,7 @@ func newDatasource(t *testing.T, db *chtest.DB, scope string) *plugin.Datasource
 	return d
 }
 
-// contractFields are the frame fields of each query type (DESIGN §5 and the plugin contract).
+// contractFields are the frame fields of each query type (the plugin contract, plugin/README.md).
 var contractFields = map[string][]string{
 	"series":     {"time", "value", "target"},
 	"scorecard":  {"axis", "action", "id", "label", "value", "unit", "target", "progress", "status", "trend", "last_data", "value_text", "target_text", "change"},

@@ -1,5 +1,5 @@
 // Package demo generates the demo data set of `fne demo`: 24 months of plausible activity for the
-// territory reference in force, written in the contract formats of DESIGN §2 (Coop JSON pages, CSV,
+// territory reference in force, written in the input formats of docs/regles.md « Sources » (Coop JSON pages, CSV,
 // XLSX, YAML), then ingested through the real collectors.
 //
 // The data set is deterministic: one seed and one end month give byte-identical files (a PCG generator

@@ -12,7 +12,7 @@ import (
 	"github.com/sdaasp-rhone/fne/internal/territory"
 )
 
-// Fixture territories (real reference, DESIGN §1):
+// Fixture territories (real reference, docs/regles.md « Territoires »):
 //
 //	E1 = epci:200040590 CA Villefranche Beaujolais Saône — straddles the Ain (01): 17 communes in scope,
 //	     population in scope 67 943; its Ain commune 01194 is outside the reference.

@@ -1,5 +1,5 @@
 // Package territory models the territories indicators are computed for: the département's scope, its
-// EPCI and its communes (DESIGN §1), identified as dep:<code>, epci:<SIREN>, com:<INSEE>. The reference
+// EPCI and its communes (docs/regles.md, « Territoires »), identified as dep:<code>, epci:<SIREN>, com:<INSEE>. The reference
 // itself (which communes, populations, centroids) is data loaded by internal/reference, never code.
 package territory
 
@@ -37,7 +37,7 @@ var (
 )
 
 // Parse reads "dep:69", "epci:200040566", "com:69243". A bare INSEE code is a commune (the equipment
-// files of DESIGN §2.5 allow it).
+// files allow it, docs/regles.md « Sources »).
 func Parse(s string) (ID, error) {
 	s = strings.TrimSpace(s)
 	level, code, ok := strings.Cut(s, ":")

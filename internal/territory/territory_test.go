@@ -17,7 +17,7 @@ func TestParse(t *testing.T) {
 		{"epci:200040566", ID{LevelEPCI, "200040566"}, false},
 		{"com:69243", ID{LevelCommune, "69243"}, false},
 		{" com:2B033 ", ID{LevelCommune, "2B033"}, false},
-		{"69243", ID{LevelCommune, "69243"}, false}, // bare INSEE code = commune (DESIGN §2.5)
+		{"69243", ID{LevelCommune, "69243"}, false}, // bare INSEE code = commune (docs/regles.md « Sources »)
 		{"epci:20004056", ID{}, true},
 		{"com:6924", ID{}, true},
 		{"region:84", ID{}, true},

@@ -10,7 +10,7 @@ import (
 	"github.com/sdaasp-rhone/fne/internal/territory"
 )
 
-// Field names are the machine names of the query contract (DESIGN §5); the French names users read are
+// Field names are the machine names of the query contract (plugin/README.md); the French names users read are
 // set as DisplayNameFromDS so that transformations and overrides keep working on stable names.
 
 // statusMappings turn the engine's statuses into French words with their one colour (StatusColors).

@@ -30,7 +30,7 @@ func TestLoadSettings(t *testing.T) {
 	}{
 		{name: "complete", json: `{"host":"ch.local","port":9440,"database":"fne_prod","username":"grafana","secure":true,"dialTimeout":3,"queryTimeout":30,"scope":"epci:200000001"}`,
 			secure: map[string]string{"password": "s3cret"}, addr: "ch.local:9440", db: "fne_prod", user: "grafana", pass: "s3cret", tls: true, dial: 3 * time.Second, query: 30 * time.Second, scope: "epci:200000001"},
-		// defaults of DESIGN §5 and of internal/store (5 s dial, 60 s query)
+		// defaults of plugin/README.md and of internal/store (5 s dial, 60 s query)
 		{name: "defaults", json: `{"host":"clickhouse"}`, addr: "clickhouse:9000", db: "fne", user: "default", dial: 5 * time.Second, query: 60 * time.Second},
 		{name: "numbers as strings", json: `{"host":"h","port":"9001","dialTimeout":"2","queryTimeout":""}`, addr: "h:9001", db: "fne", user: "default", dial: 2 * time.Second, query: 60 * time.Second},
 		{name: "ipv6 host", json: `{"host":"::1"}`, addr: "[::1]:9000", db: "fne", user: "default", dial: 5 * time.Second, query: 60 * time.Second},
