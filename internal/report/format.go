@@ -26,7 +26,9 @@ var moisCourtFr = []string{"janv.", "févr.", "mars", "avr.", "mai", "juin", "ju
 func MonthFr(m engine.Month) string { return fmt.Sprintf("%s %d", moisFr[m.Month-1], m.Year) }
 
 // monthShort reads « oct. 26 » (chart axes).
-func monthShort(m engine.Month) string { return fmt.Sprintf("%s %02d", moisCourtFr[m.Month-1], m.Year%100) }
+func monthShort(m engine.Month) string {
+	return fmt.Sprintf("%s %02d", moisCourtFr[m.Month-1], m.Year%100)
+}
 
 // dateFr reads « 3 novembre 2026 ».
 func dateFr(t time.Time) string {

@@ -47,7 +47,9 @@ var tmpl = template.Must(template.New("pack").Funcs(template.FuncMap{
 	"jstatut":  milestoneStatusFr,
 	"names":    gapNames,
 	"dirclass": func(d string) string { return map[string]string{Better: "mieux", Worse: "moins", DataGone: "moins"}[d] },
-	"arrow":    func(d string) string { return map[string]string{Better: "▲", Worse: "▼", DataGone: "▼", DataBack: "▲"}[d] },
+	"arrow": func(d string) string {
+		return map[string]string{Better: "▲", Worse: "▼", DataGone: "▼", DataBack: "▲"}[d]
+	},
 	"runst":    runStatusFr,
 	"datetime": dateTimeFr,
 	"last":     lastPoint,
