@@ -11,9 +11,12 @@ import (
 	"github.com/sdaasp-rhone/fne/internal/engine"
 )
 
-// nbsp separates thousands and the percent sign: a plain space would let the browser break « 1 234 »
-// across two lines of a table cell, and pdftotext keeps it as one value.
-const nbsp = "\u00a0"
+// nbsp separates a value from its unit (« 12,3 % ») and thin separates thousands (« 1 234 », as
+// `fne indicators` prints them): a plain space would let the browser break a value across two lines.
+const (
+	nbsp = "\u00a0"
+	thin = "\u202f"
+)
 
 // minus is the typographic minus sign (the hyphen reads as a dash in a table).
 const minus = "\u2212"
@@ -70,7 +73,7 @@ func numDec(v float64, dec int) string {
 	var b strings.Builder
 	for i, r := range intPart {
 		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteString(nbsp)
+			b.WriteString(thin)
 		}
 		b.WriteRune(r)
 	}
@@ -78,7 +81,7 @@ func numDec(v float64, dec int) string {
 	if frac != "" {
 		out += "," + frac
 	}
-	if neg && strings.Trim(out, "0,"+nbsp) != "" {
+	if neg && strings.Trim(out, "0,"+thin) != "" {
 		out = minus + out
 	}
 	return out
