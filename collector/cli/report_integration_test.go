@@ -52,8 +52,8 @@ func loadReportFixture(t *testing.T, conn driver.Conn, now time.Time) {
 	late, due, far := day.AddDate(0, 0, -30), day.AddDate(0, 0, 30), day.AddDate(0, 6, 0)
 	chtest.Insert(t, conn, "INSERT INTO jalons (action, jalon, version, deleted, libelle, statut, date_prevue)",
 		[]any{"2.1", "J1", uint64(1), uint8(0), "Questionnaire diffusé", "realise", &late},
-		[]any{"2.1", "J2", uint64(1), uint8(0), "Diagnostic partagé", "en_cours", &late}, // late
-		[]any{"1.2", "J3", uint64(1), uint8(0), "Annuaire des acteurs", "a_lancer", &due}, // due within 3 months
+		[]any{"2.1", "J2", uint64(1), uint8(0), "Diagnostic partagé", "en_cours", &late},   // late
+		[]any{"1.2", "J3", uint64(1), uint8(0), "Annuaire des acteurs", "a_lancer", &due},  // due within 3 months
 		[]any{"1.2", "J4", uint64(1), uint8(0), "Charte départementale", "a_lancer", &far}) // later
 	// Rejects: two of one reason since October (one of them re-ingested: counts once), one from 2025.
 	rj := func(pos string, ver uint64, at time.Time, reason string) []any {
