@@ -7,7 +7,7 @@ WITH_CH := $(CH)/with-clickhouse.sh
 BIN := bin/fne
 export FNE_CLICKHOUSE_ADDR ?= 127.0.0.1:9000
 
-.PHONY: check-clickhouse-current all build test test-go test-frontend vet bench demo clickhouse-up clickhouse-down migrate plugin plugin-backend plugin-frontend up down clean
+.PHONY: report-deps report-demo check-clickhouse-current all build test test-go test-frontend vet bench demo clickhouse-up clickhouse-down migrate plugin plugin-backend plugin-frontend up down clean
 
 all: build
 
@@ -25,7 +25,7 @@ migrate: build clickhouse-up
 	$(BIN) migrate
 
 ## test: every test, storage included, against a real ClickHouse started (and stopped) here.
-test: vet
+test: vet report-deps
 	$(WITH_CH) $(MAKE) --no-print-directory test-go
 	@if [ -f plugin/package.json ]; then $(MAKE) --no-print-directory test-frontend; fi
 
@@ -39,8 +39,25 @@ test-frontend:
 	cd plugin && npm ci --no-audit --no-fund && npm run typecheck && npm run lint && npm run test:ci && npm run build
 
 ## bench: performance benchmarks against the real server (prints the ratios of the issues).
-bench: build
+bench: build report-deps
 	$(WITH_CH) $(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+
+## report-deps: what `fne report` needs to print PDF (Debian packages chromium, poppler-utils for
+## pdftotext, fonts-liberation), installed only when missing.
+report-deps:
+	@if ! command -v chromium >/dev/null || ! command -v pdftotext >/dev/null || ! command -v pdftoppm >/dev/null \
+	   || ! fc-list 2>/dev/null | grep -qi 'Liberation Sans'; then \
+	  echo "Installation de chromium, poppler-utils et fonts-liberation (fne report)…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium poppler-utils fonts-liberation fontconfig >/dev/null; \
+	fi
+
+## report-demo: the demo pack of the département (PDF and HTML) and each of its pages as PNG, in
+## demo-rapport/ (run `make demo` first).
+report-demo: build report-deps
+	mkdir -p demo-rapport
+	$(BIN) report --out demo-rapport/rapport.pdf
+	$(BIN) report --format html --out demo-rapport/rapport.html
+	rm -f demo-rapport/page-*.png && pdftoppm -r 60 -png demo-rapport/rapport.pdf demo-rapport/page
 
 ## check-clickhouse-current: replay the migrations and the queries logged by the local 18.16 server
 ## (run `make test` or `make demo` first) on the current ClickHouse engine (chDB).
