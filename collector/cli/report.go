@@ -95,6 +95,15 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	var pr report.Printer
+	if *format == report.FormatPDF && len(targets) > 1 {
+		// One Chromium for all the packs: starting it costs more than printing a pack.
+		b, err := pr.StartBrowser(ctx)
+		if err != nil {
+			return exitError{ExitError, err}
+		}
+		defer b.Close()
+		pr.Browser = b
+	}
 	for _, t := range targets {
 		path := *out
 		switch {

@@ -395,13 +395,22 @@ func (d *Daemon) producePacks(ctx context.Context, cfg ReportConfig) ([]string, 
 	}
 	var files []string
 	var errs []error
+	var pr report.Printer
+	if cfg.Format == report.FormatPDF {
+		b, err := pr.StartBrowser(ctx)
+		if err != nil {
+			return nil, len(targets), []error{err}
+		}
+		defer b.Close()
+		pr.Browser = b
+	}
 	for _, t := range targets {
 		if ctx.Err() != nil {
 			errs = append(errs, ctx.Err())
 			break
 		}
 		f := filepath.Join(cfg.Output, report.FileName(t, month, cfg.Format))
-		if err := report.Write(ctx, eng, report.Printer{}, t, month, cfg.Format, f, now); err != nil {
+		if err := report.Write(ctx, eng, pr, t, month, cfg.Format, f, now); err != nil {
 			errs = append(errs, fmt.Errorf("%s : %w", t, err))
 			continue
 		}

@@ -17,13 +17,15 @@ var ErrNoChromium = errors.New("chromium introuvable : installez le paquet Debia
 // ErrNoPdftotext is returned when poppler's pdftotext is missing (it finds the page of each section).
 var ErrNoPdftotext = errors.New("pdftotext introuvable : installez le paquet Debian « poppler-utils » (make report-deps)")
 
-// Printer prints HTML to PDF with headless Chromium. Chromium lays out the CSS paged media of the pack
-// (A4, margins, « Page n sur N » in the margin boxes) and writes real text; Chromium cannot fill a
-// table of contents with page numbers (no target-counter), so PDF prints twice: once to find on which
-// page each section starts (read back with pdftotext), once with those numbers in the table of contents.
+// Printer prints a pack to PDF with headless Chromium. Chromium lays out the CSS paged media of the
+// pack (A4, margins, « Page n sur N » in the margin boxes) and writes real text; it cannot fill a table of
+// contents with page numbers (no target-counter), so a pack prints twice: once to find on which page
+// each section starts (read back with pdftotext), once with those numbers in the table of contents.
 type Printer struct {
 	Chromium  string // executable; default FNE_CHROMIUM, then chromium or chromium-browser in PATH
 	Pdftotext string // default pdftotext in PATH
+	// Browser, when set, prints (packs in a row share one Chromium); else each PDF starts its own.
+	Browser *Browser
 }
 
 func (pr Printer) chromium() (string, error) {
@@ -40,35 +42,38 @@ func (pr Printer) chromium() (string, error) {
 
 // PDF writes the pack as an A4 PDF to out.
 func (pr Printer) PDF(ctx context.Context, p *Pack, out string) error {
-	chrome, err := pr.chromium()
-	if err != nil {
-		return err
-	}
 	pdftotext := pr.Pdftotext
 	if pdftotext == "" {
 		pdftotext = "pdftotext"
 	}
-	if pdftotext, err = exec.LookPath(pdftotext); err != nil {
+	pdftotext, err := exec.LookPath(pdftotext)
+	if err != nil {
 		return ErrNoPdftotext
+	}
+	b := pr.Browser
+	if b == nil {
+		if b, err = pr.StartBrowser(ctx); err != nil {
+			return err
+		}
+		defer b.Close()
 	}
 	dir, err := os.MkdirTemp("", "fne-rapport-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-
 	first := filepath.Join(dir, "passe1.pdf")
-	if err := pr.print(ctx, chrome, dir, p, nil, first); err != nil {
+	if err := printPass(ctx, b, dir, p, nil, first); err != nil {
 		return err
 	}
 	pages, err := sectionPages(ctx, pdftotext, first)
 	if err != nil {
 		return err
 	}
-	return pr.print(ctx, chrome, dir, p, pages, out)
+	return printPass(ctx, b, dir, p, pages, out)
 }
 
-func (pr Printer) print(ctx context.Context, chrome, dir string, p *Pack, pages map[string]int, out string) error {
+func printPass(ctx context.Context, b *Browser, dir string, p *Pack, pages map[string]int, out string) error {
 	html := filepath.Join(dir, "rapport.html")
 	var buf bytes.Buffer
 	if err := p.render(&buf, pages, true); err != nil {
@@ -77,29 +82,11 @@ func (pr Printer) print(ctx context.Context, chrome, dir string, p *Pack, pages 
 	if err := os.WriteFile(html, buf.Bytes(), 0o600); err != nil {
 		return err
 	}
-	abs, err := filepath.Abs(out)
+	pdf, err := b.PrintFile(ctx, html)
 	if err != nil {
-		return err
+		return fmt.Errorf("impression PDF : %w", err)
 	}
-	profile, err := os.MkdirTemp(dir, "profil-")
-	if err != nil {
-		return err
-	}
-	// No sandbox: the daemon runs as an unprivileged user in a container without user namespaces; the
-	// page is our own file, without script or network access.
-	cmd := exec.CommandContext(ctx, chrome, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-		"--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions", "--disable-dev-shm-usage",
-		"--user-data-dir="+profile, "--no-pdf-header-footer", "--print-to-pdf="+abs, "file://"+html)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	cmd.Env = append(os.Environ(), "HOME="+dir) // Chromium writes caches under HOME
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("impression PDF par %s : %v : %s", chrome, err, lastLines(stderr.String(), 5))
-	}
-	if st, err := os.Stat(abs); err != nil || st.Size() == 0 {
-		return fmt.Errorf("impression PDF par %s : aucun fichier produit : %s", chrome, lastLines(stderr.String(), 5))
-	}
-	return nil
+	return os.WriteFile(out, pdf, 0o644)
 }
 
 // sectionPages reads the first pass and returns, for each section, the first page (after the table of
