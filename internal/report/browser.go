@@ -164,7 +164,9 @@ func (b *Browser) PrintFile(ctx context.Context, path string) ([]byte, error) {
 	}
 	var target struct{ TargetID string }
 	_ = json.Unmarshal(res, &target)
-	defer func() { _, _ = b.call(context.WithoutCancel(ctx), "", "Target.closeTarget", map[string]any{"targetId": target.TargetID}) }()
+	defer func() {
+		_, _ = b.call(context.WithoutCancel(ctx), "", "Target.closeTarget", map[string]any{"targetId": target.TargetID})
+	}()
 	res, err = b.call(ctx, "", "Target.attachToTarget", map[string]any{"targetId": target.TargetID, "flatten": true})
 	if err != nil {
 		return nil, err
