@@ -7,7 +7,7 @@ WITH_CH := $(CH)/with-clickhouse.sh
 BIN := bin/fne
 export FNE_CLICKHOUSE_ADDR ?= 127.0.0.1:9000
 
-.PHONY: report-deps report-demo check-clickhouse-current all build test test-go test-frontend vet bench demo clickhouse-up clickhouse-down migrate plugin plugin-backend plugin-frontend up down clean
+.PHONY: report-deps report-demo bench-report check-clickhouse-current all build test test-go test-frontend vet bench demo clickhouse-up clickhouse-down migrate plugin plugin-backend plugin-frontend up down clean
 
 all: build
 
@@ -41,6 +41,16 @@ test-frontend:
 ## bench: performance benchmarks against the real server (prints the ratios of the issues).
 bench: build report-deps
 	$(WITH_CH) $(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+	$(MAKE) --no-print-directory bench-report
+
+## bench-report: BenchmarkReportPacks (the département pack and the 12 EPCI packs, time of each and total)
+## on the engine's 10 M-activity data set, generated once by BenchmarkScale into FNE_BENCH_DB (default
+## fne_bench_rapport, kept for the next runs: DROP DATABASE fne_bench_rapport to free it).
+bench-report: build report-deps
+	$(WITH_CH) bash -c 'export FNE_BENCH_DB=$${FNE_BENCH_DB:-fne_bench_rapport}; \
+	  n=$$(curl -fsS "http://127.0.0.1:$${FNE_CH_HTTP_PORT:-8123}/" --data-binary "SELECT count() FROM $$FNE_BENCH_DB.activites" 2>/dev/null || echo 0); \
+	  if [ "$${n:-0}" = 0 ]; then $(GO) test -tags integration -run "^$$" -bench "^BenchmarkScale$$" -benchtime 1x -timeout 60m ./internal/engine/ || exit 1; fi; \
+	  $(GO) test -tags integration -run "^$$" -bench "^BenchmarkReportPacks$$" -benchtime 1x -timeout 30m ./internal/report/'
 
 ## report-deps: what `fne report` needs to print PDF (Debian packages chromium, poppler-utils for
 ## pdftotext, fonts-liberation), installed only when missing.
