@@ -236,9 +236,9 @@ func sourceName(s string) string {
 func originFr(o string) string {
 	switch o {
 	case catalogue.TargetFeuilleDeRoute:
-		return "Engagement de la feuille de route"
+		return "engagement de la feuille de route"
 	case catalogue.TargetCopil:
-		return "Valeur par défaut fixée par le COPIL"
+		return "valeur par défaut fixée par le COPIL"
 	}
 	return "non renseignée"
 }
