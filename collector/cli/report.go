@@ -94,6 +94,7 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 	} else if _, err := ref.Resolve(targets[0]); err != nil {
 		return err
 	}
+	builder := report.NewBuilder(eng, now)
 	var pr report.Printer
 	if *format == report.FormatPDF && len(targets) > 1 {
 		// One Chromium for all the packs: starting it costs more than printing a pack.
@@ -104,6 +105,7 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 		defer b.Close()
 		pr.Browser = b
 	}
+	jobs := make([]report.Job, 0, len(targets))
 	for _, t := range targets {
 		path := *out
 		switch {
@@ -112,14 +114,23 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 		case path == "":
 			path = report.FileName(t, month, *format)
 		}
-		t0 := time.Now()
-		if err := report.Write(ctx, eng, pr, t, month, *format, path, now); err != nil {
-			if errors.Is(err, report.ErrNoChromium) || errors.Is(err, report.ErrNoPdftotext) {
-				return exitError{ExitError, err}
-			}
-			return fmt.Errorf("rapport %s : %w", t, err)
-		}
-		fmt.Fprintf(env.Stdout, "Rapport %s — %s écrit dans %s (%.1f s)\n", t, report.MonthFr(month), path, time.Since(t0).Seconds())
+		jobs = append(jobs, report.Job{Territory: t, Path: path})
 	}
-	return nil
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var first error
+	report.WriteAll(wctx, builder, pr, month, *format, jobs, func(d report.Done) {
+		switch {
+		case first != nil:
+		case d.Err != nil:
+			first = fmt.Errorf("rapport %s : %w", d.Territory, d.Err)
+			if errors.Is(d.Err, report.ErrNoChromium) || errors.Is(d.Err, report.ErrNoPdftotext) {
+				first = exitError{ExitError, d.Err}
+			}
+			cancel() // the packs after a failure are not made
+		default:
+			fmt.Fprintf(env.Stdout, "Rapport %s — %s écrit dans %s (%.1f s)\n", d.Territory, report.MonthFr(month), d.Path, (d.Build + d.Write).Seconds())
+		}
+	})
+	return first
 }

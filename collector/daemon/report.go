@@ -395,6 +395,7 @@ func (d *Daemon) producePacks(ctx context.Context, cfg ReportConfig) ([]string, 
 	}
 	var files []string
 	var errs []error
+	builder := report.NewBuilder(eng, now)
 	var pr report.Printer
 	if cfg.Format == report.FormatPDF {
 		b, err := pr.StartBrowser(ctx)
@@ -404,18 +405,17 @@ func (d *Daemon) producePacks(ctx context.Context, cfg ReportConfig) ([]string, 
 		defer b.Close()
 		pr.Browser = b
 	}
-	for _, t := range targets {
-		if ctx.Err() != nil {
-			errs = append(errs, ctx.Err())
-			break
-		}
-		f := filepath.Join(cfg.Output, report.FileName(t, month, cfg.Format))
-		if err := report.Write(ctx, eng, pr, t, month, cfg.Format, f, now); err != nil {
-			errs = append(errs, fmt.Errorf("%s : %w", t, err))
-			continue
-		}
-		files = append(files, f)
+	jobs := make([]report.Job, len(targets))
+	for i, t := range targets {
+		jobs[i] = report.Job{Territory: t, Path: filepath.Join(cfg.Output, report.FileName(t, month, cfg.Format))}
 	}
+	report.WriteAll(ctx, builder, pr, month, cfg.Format, jobs, func(d report.Done) {
+		if d.Err != nil {
+			errs = append(errs, fmt.Errorf("%s : %w", d.Territory, d.Err))
+			return
+		}
+		files = append(files, d.Path)
+	})
 	return files, len(targets), errs
 }
 

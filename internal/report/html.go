@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	_ "embed"
 	"fmt"
 	"html/template"
@@ -68,6 +69,16 @@ type htmlData struct {
 // HTML writes the pack as one self-contained HTML document: inline CSS and SVG, no script, no link to
 // the network.
 func (p *Pack) HTML(w io.Writer) error { return p.render(w, nil, false) }
+
+// renderCheck draws the HTML once and keeps it, so that WriteFile in HTML only writes it.
+func (p *Pack) renderCheck() error {
+	var buf bytes.Buffer
+	if err := p.HTML(&buf); err != nil {
+		return err
+	}
+	p.html = buf.Bytes()
+	return nil
+}
 
 func (p *Pack) render(w io.Writer, pages map[string]int, print bool) error {
 	d := htmlData{Pack: p, Sections: Sections, Pages: pages, Print: print}

@@ -7,12 +7,12 @@
 package report
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sdaasp-rhone/fne/internal/catalogue"
@@ -49,6 +49,8 @@ type Pack struct {
 	// RejectsFrom..Generated is the window of Rejects.
 	RejectsFrom time.Time
 	Annex       []AnnexRow
+
+	html []byte // drawn ahead by WriteAll (HTML format)
 }
 
 // Axis is one axis of the synthesis: status counts, then its indicators.
@@ -163,6 +165,45 @@ var windowFr = map[string]string{
 // Build gathers the pack of territory t for month m; now is the generation time (milestones due, data
 // freshness, rejects window).
 func Build(ctx context.Context, eng *engine.Engine, t territory.ID, m engine.Month, now time.Time) (*Pack, error) {
+	return NewBuilder(eng, now).Build(ctx, t, m)
+}
+
+// Builder builds several packs at one generation time (`--all-epci`, a `reports:` run) and reads once
+// what is the same in all of them: the EPCI comparison, the milestones, the data quality.
+type Builder struct {
+	eng *engine.Engine
+	now time.Time
+
+	mu   sync.Mutex
+	memo map[string]any
+}
+
+// NewBuilder returns a Builder over eng; now is the generation time of its packs.
+func NewBuilder(eng *engine.Engine, now time.Time) *Builder {
+	return &Builder{eng: eng, now: now, memo: map[string]any{}}
+}
+
+// once returns the value of key, computing it with f on first use.
+func once[T any](b *Builder, key string, f func() (T, error)) (T, error) {
+	b.mu.Lock()
+	v, ok := b.memo[key]
+	b.mu.Unlock()
+	if ok {
+		return v.(T), nil
+	}
+	r, err := f()
+	if err != nil {
+		return r, err
+	}
+	b.mu.Lock()
+	b.memo[key] = r
+	b.mu.Unlock()
+	return r, nil
+}
+
+// Build gathers the pack of territory t for month m.
+func (b *Builder) Build(ctx context.Context, t territory.ID, m engine.Month) (*Pack, error) {
+	eng, now := b.eng, b.now
 	ref, err := eng.Reference(ctx)
 	if err != nil {
 		return nil, err
@@ -197,11 +238,11 @@ func Build(ctx context.Context, eng *engine.Engine, t territory.ID, m engine.Mon
 		}
 		p.Charts = append(p.Charts, c)
 	}
-	if err := p.buildTerritories(ctx, eng, ref); err != nil {
+	if err := p.buildTerritories(ctx, b, ref); err != nil {
 		return nil, err
 	}
 
-	ms, err := eng.Milestones(ctx)
+	ms, err := once(b, "jalons", func() ([]engine.Milestone, error) { return eng.Milestones(ctx) })
 	if err != nil {
 		return nil, err
 	}
@@ -216,13 +257,15 @@ func Build(ctx context.Context, eng *engine.Engine, t territory.ID, m engine.Mon
 		}
 	}
 
-	if p.Sources, err = eng.Freshness(ctx, now); err != nil {
+	if p.Sources, err = once(b, "fraicheur", func() ([]engine.Freshness, error) { return eng.Freshness(ctx, now) }); err != nil {
 		return nil, err
 	}
 	// The month's data is collected during the month and the first days of the next one, when the pack
 	// is made: rejects count from the first day of the month to the generation time.
 	p.RejectsFrom = m.Start()
-	if p.Rejects, err = eng.Rejects(ctx, p.RejectsFrom, now.Add(time.Second)); err != nil {
+	if p.Rejects, err = once(b, "rejets "+m.String(), func() ([]engine.RejectCount, error) {
+		return eng.Rejects(ctx, p.RejectsFrom, now.Add(time.Second))
+	}); err != nil {
 		return nil, err
 	}
 
@@ -315,11 +358,16 @@ func countStatuses(ls []Line) []StatusCount {
 	return out
 }
 
-func (p *Pack) buildTerritories(ctx context.Context, eng *engine.Engine, ref *territory.Reference) error {
-	root := ref.Root()
+func (p *Pack) buildTerritories(ctx context.Context, b *Builder, ref *territory.Reference) error {
+	eng := b.eng
+	breakdown := func(id string) ([]engine.Child, error) {
+		return once(b, "ventilation "+id+" "+p.Month.String(), func() ([]engine.Child, error) {
+			return eng.Breakdown(ctx, id, ref.Root(), territory.LevelEPCI, p.Month)
+		})
+	}
 	if k, ok := eng.Catalogue().Get(epciKey); ok {
 		p.EPCIKey = k.Label
-		kids, err := eng.Breakdown(ctx, epciKey, root, territory.LevelEPCI, p.Month)
+		kids, err := breakdown(epciKey)
 		if err != nil {
 			return err
 		}
@@ -328,7 +376,7 @@ func (p *Pack) buildTerritories(ctx context.Context, eng *engine.Engine, ref *te
 			if _, ok := eng.Catalogue().Get(c.ID); !ok {
 				continue
 			}
-			if cols[i], err = eng.Breakdown(ctx, c.ID, root, territory.LevelEPCI, p.Month); err != nil {
+			if cols[i], err = breakdown(c.ID); err != nil {
 				return err
 			}
 		}
@@ -431,9 +479,9 @@ func LastCompleteMonth(ctx context.Context, eng *engine.Engine, now time.Time) (
 	return m, nil
 }
 
-// Write builds the pack of t for m and writes it to path in format (pdf or html).
-func Write(ctx context.Context, eng *engine.Engine, pr Printer, t territory.ID, m engine.Month, format, path string, now time.Time) error {
-	p, err := Build(ctx, eng, t, m, now)
+// Write builds the pack of t for m with b and writes it to path in format (pdf or html).
+func Write(ctx context.Context, b *Builder, pr Printer, t territory.ID, m engine.Month, format, path string) error {
+	p, err := b.Build(ctx, t, m)
 	if err != nil {
 		return err
 	}
@@ -446,11 +494,12 @@ func (p *Pack) WriteFile(ctx context.Context, pr Printer, format, path string) e
 	defer os.Remove(tmp)
 	switch format {
 	case FormatHTML:
-		var buf bytes.Buffer
-		if err := p.HTML(&buf); err != nil {
-			return err
+		if p.html == nil {
+			if err := p.renderCheck(); err != nil {
+				return err
+			}
 		}
-		if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(tmp, p.html, 0o644); err != nil {
 			return err
 		}
 	case FormatPDF:
@@ -461,4 +510,58 @@ func (p *Pack) WriteFile(ctx context.Context, pr Printer, format, path string) e
 		return fmt.Errorf("format « %s » inconnu (pdf ou html)", format)
 	}
 	return os.Rename(tmp, path)
+}
+
+// Job is one pack to write: its territory and file.
+type Job struct {
+	Territory territory.ID
+	Path      string
+}
+
+// Done is the outcome of one Job.
+type Done struct {
+	Job
+	Err          error
+	Build, Write time.Duration // gathering the figures and drawing the HTML; writing the file (printing)
+}
+
+// WriteAll writes the packs of jobs for month m, calling each as every one finishes, in order. Gathering
+// the next pack's figures (ClickHouse and Go) overlaps the printing of the current one (Chromium, another
+// process), so a series of packs takes about the longer of the two, not their sum.
+func WriteAll(ctx context.Context, b *Builder, pr Printer, m engine.Month, format string, jobs []Job, each func(Done)) {
+	type built struct {
+		p   *Pack
+		err error
+		d   time.Duration
+	}
+	ch := make(chan built, 1)
+	go func() {
+		defer close(ch)
+		for _, j := range jobs {
+			t0 := time.Now()
+			p, err := b.Build(ctx, j.Territory, m)
+			if err == nil && format == FormatHTML {
+				err = p.renderCheck() // the HTML is drawn here, not in the printing loop
+			}
+			select {
+			case ch <- built{p, err, time.Since(t0)}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for _, j := range jobs {
+		r, ok := <-ch
+		if !ok {
+			each(Done{Job: j, Err: ctx.Err()})
+			continue
+		}
+		d := Done{Job: j, Err: r.err, Build: r.d}
+		if r.err == nil {
+			t0 := time.Now()
+			d.Err = r.p.WriteFile(ctx, pr, format, j.Path)
+			d.Write = time.Since(t0)
+		}
+		each(d)
+	}
 }
