@@ -380,3 +380,28 @@ func TestReportSameNumbers(t *testing.T) {
 		t.Errorf("PDF sans numéros de page")
 	}
 }
+
+// TestReportErrors: French messages and the exit codes of the README.
+func TestReportErrors(t *testing.T) {
+	db := chtest.Empty(t) // no schema: « fne migrate » not run
+	conn := []string{"--addr", db.Config.Addr, "--database", db.Config.Database}
+	for _, c := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"--format", "docx"}, ExitUsage, "format « docx » inconnu (pdf ou html)"},
+		{[]string{"--all-epci"}, ExitUsage, "--all-epci demande le dossier de sortie : --out DOSSIER"},
+		{[]string{"--all-epci", "--out", "d", "--territory", "dep:69"}, ExitUsage, "--all-epci et --territory sont incompatibles"},
+		{[]string{"--period", "2026-13"}, ExitUsage, "période invalide"},
+		{[]string{"--territory", "canton:1"}, ExitUsage, "niveau \"canton\" inconnu"},
+		{[]string{"surplus"}, ExitUsage, "argument inattendu « surplus »"},
+		{append([]string{"--period", "2026-10"}, conn...), ExitInvalidData, "fne migrate"},
+		{[]string{"--addr", "127.0.0.1:1", "--dial-timeout", "1s"}, ExitUnreachable, "injoignable"},
+	} {
+		code, _, errOut := run(append([]string{"report"}, c.args...)...)
+		if code != c.code || !strings.Contains(errOut, c.msg) {
+			t.Errorf("%v : code %d, %q (attendu %d, %q)", c.args, code, errOut, c.code, c.msg)
+		}
+	}
+}
