@@ -54,6 +54,16 @@ var tmpl = template.Must(template.New("pack").Funcs(template.FuncMap{
 	"runst":    runStatusFr,
 	"datetime": dateTimeFr,
 	"last":     lastPoint,
+	"late": func(d *time.Time, now time.Time) string {
+		if d == nil {
+			return "—"
+		}
+		n := int(now.UTC().Truncate(24*time.Hour).Sub(d.UTC().Truncate(24*time.Hour)).Hours() / 24)
+		if n == 1 {
+			return "1 jour"
+		}
+		return numDec(float64(n), 0) + " jours"
+	},
 }).Parse(packTemplate))
 
 // htmlData is what the template sees: the pack, its section list and, for the PDF, the page on which

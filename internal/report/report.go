@@ -257,6 +257,9 @@ func (b *Builder) Build(ctx context.Context, t territory.ID, m engine.Month) (*P
 		}
 	}
 
+	// The committee reads what comes next in date order, and the latest first among the late ones.
+	sort.SliceStable(p.Due, func(i, j int) bool { return p.Due[i].DatePrevue.Before(*p.Due[j].DatePrevue) })
+	sort.SliceStable(p.Late, func(i, j int) bool { return p.Late[i].DatePrevue.Before(*p.Late[j].DatePrevue) })
 	if p.Sources, err = once(b, "fraicheur", func() ([]engine.Freshness, error) { return eng.Freshness(ctx, now) }); err != nil {
 		return nil, err
 	}
