@@ -24,7 +24,7 @@ type Browser struct {
 	cmd     *exec.Cmd
 	w       io.WriteCloser
 	profile string
-	stderr  bytes.Buffer
+	stderr  lockedBuffer
 
 	nextID  atomic.Int64
 	mu      sync.Mutex
@@ -43,6 +43,27 @@ type cdpMsg struct {
 	Error     *struct {
 		Message string `json:"message"`
 	} `json:"error,omitempty"`
+}
+
+// lockedBuffer is Chromium's stderr: written by the exec copier, read when reporting a crash.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.b.Len() > 64<<10 { // keep the end only: Chromium can be chatty
+		l.b.Reset()
+	}
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // StartBrowser launches headless Chromium. Close it when done.
