@@ -12,6 +12,7 @@ import (
 	netmail "net/mail"
 	"net/textproto"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -150,7 +151,7 @@ reports:
     hour: 7
     territories: [departement, epci:200040590]
     output: ` + out1 + `
-    format: html
+    format: pdf
     run_at_start: true
     mail:
       relay: ` + relay.ln.Addr().String() + `
@@ -201,13 +202,15 @@ reports:
 		return true
 	})
 
-	for _, f := range []string{"rapport-dep-69-2026-10.html", "rapport-epci-200040590-2026-10.html"} {
-		b, err := os.ReadFile(filepath.Join(out1, f))
+	// PDF packs printed by one shared Chromium: their text says the month and the figures.
+	for f, want := range map[string]string{"rapport-dep-69-2026-10.pdf": "Accompagnements réalisés 12", "rapport-epci-200040590-2026-10.pdf": "Accompagnements réalisés 7"} {
+		txt, err := exec.Command("pdftotext", "-raw", filepath.Join(out1, f), "-").Output()
 		if err != nil {
-			t.Fatalf("%s absent : %v", f, err)
+			t.Fatalf("%s : %v", f, err)
 		}
-		if !strings.Contains(string(b), "octobre 2026") {
-			t.Errorf("%s n'est pas le rapport d'octobre 2026", f)
+		flat := strings.Join(strings.Fields(string(txt)), " ")
+		if !strings.Contains(flat, "octobre 2026") || !strings.Contains(flat, want) {
+			t.Errorf("%s : « octobre 2026 » ou « %s » absent", f, want)
 		}
 	}
 	// One message, both packs attached, to both recipients, after AUTH PLAIN with the file's password.
@@ -228,7 +231,7 @@ reports:
 		!strings.Contains(rcpt[0], "cotech@departement.example") || !strings.Contains(rcpt[1], "copil@prefecture.example") {
 		t.Errorf("enveloppe : de %q à %q", from, rcpt)
 	}
-	for _, want := range []string{`filename="rapport-dep-69-2026-10.html"`, `filename="rapport-epci-200040590-2026-10.html"`} {
+	for _, want := range []string{`filename="rapport-dep-69-2026-10.pdf"`, `filename="rapport-epci-200040590-2026-10.pdf"`} {
 		if !strings.Contains(msgs[0], want) {
 			t.Errorf("le courriel ne contient pas %q", want)
 		}
