@@ -32,6 +32,19 @@ type Browser struct {
 	events  map[string]chan struct{} // sessionId → load event
 	readErr error
 	done    chan struct{}
+	pages   map[string]int // section pages of the last pack printed (see Printer.PDF)
+}
+
+func (b *Browser) lastPages() map[string]int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.pages
+}
+
+func (b *Browser) setLastPages(p map[string]int) {
+	b.mu.Lock()
+	b.pages = p
+	b.mu.Unlock()
 }
 
 type cdpMsg struct {

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"maps"
 	"bytes"
 	"context"
 	"errors"
@@ -62,13 +63,25 @@ func (pr Printer) PDF(ctx context.Context, p *Pack, out string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	// Packs of one run share their layout more often than not: print first with the page numbers of the
+	// previous pack and keep that print when its sections do start on those pages; otherwise (and for
+	// the first pack) the numbers read from that print make the second one.
+	guess := b.lastPages()
 	first := filepath.Join(dir, "passe1.pdf")
-	if err := printPass(ctx, b, dir, p, nil, first); err != nil {
+	if err := printPass(ctx, b, dir, p, guess, first); err != nil {
 		return err
 	}
 	pages, err := sectionPages(ctx, pdftotext, first)
 	if err != nil {
 		return err
+	}
+	b.setLastPages(pages)
+	if guess != nil && maps.Equal(guess, pages) {
+		b, err := os.ReadFile(first) // not a rename: out may be on another file system
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(out, b, 0o644)
 	}
 	return printPass(ctx, b, dir, p, pages, out)
 }

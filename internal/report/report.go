@@ -8,6 +8,7 @@ package report
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -50,7 +51,8 @@ type Pack struct {
 	RejectsFrom time.Time
 	Annex       []AnnexRow
 
-	html []byte // drawn ahead by WriteAll (HTML format)
+	html []byte       // drawn ahead by WriteAll (HTML format)
+	gaps []engine.Gap // read with the other territory-specific figures, sorted out by buildTerritories
 }
 
 // Axis is one axis of the synthesis: status counts, then its indicators.
@@ -222,12 +224,19 @@ func (b *Builder) Build(ctx context.Context, t territory.ID, m engine.Month) (*P
 		p.LevelName = "Commune"
 	}
 
-	results, err := eng.Evaluate(ctx, t, m)
-	if err != nil {
-		return nil, err
-	}
-	series, err := eng.SeriesMany(ctx, t, m.Add(-(ChartMonths - 1)), m)
-	if err != nil {
+	// The three territory-specific reads are independent: ClickHouse answers them side by side.
+	var (
+		results          []engine.Result
+		series           map[string][]engine.Point
+		errR, errS, errG error
+		wg               sync.WaitGroup
+	)
+	wg.Add(3)
+	go func() { defer wg.Done(); results, errR = eng.Evaluate(ctx, t, m) }()
+	go func() { defer wg.Done(); series, errS = eng.SeriesMany(ctx, t, m.Add(-(ChartMonths - 1)), m) }()
+	go func() { defer wg.Done(); p.gaps, errG = eng.Gaps(ctx, t, m) }()
+	wg.Wait()
+	if err := errors.Join(errR, errS, errG); err != nil {
 		return nil, err
 	}
 	p.buildSynthesis(results, series)
@@ -408,10 +417,7 @@ func (p *Pack) buildTerritories(ctx context.Context, b *Builder, ref *territory.
 		})
 	}
 
-	gaps, err := eng.Gaps(ctx, p.Territory, p.Month)
-	if err != nil {
-		return err
-	}
+	gaps := p.gaps
 	groups := map[string]*GapGroup{}
 	var order []string
 	for _, g := range gaps {
