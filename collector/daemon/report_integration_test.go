@@ -14,6 +14,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -212,6 +214,7 @@ reports:
 		if !strings.Contains(flat, "octobre 2026") || !strings.Contains(flat, want) {
 			t.Errorf("%s : « octobre 2026 » ou « %s » absent", f, want)
 		}
+		checkTOC(t, filepath.Join(out1, f))
 	}
 	// One message, both packs attached, to both recipients, after AUTH PLAIN with the file's password.
 	msgs := relay.messages()
@@ -311,5 +314,32 @@ FROM ingestion_runs WHERE source = 'rapport' GROUP BY run_id`)
 	}
 	if seen != 2 || len(rep.Raisons) != 1 || !strings.HasPrefix(rep.Raisons[0], "rapport#2 : rapports incomplets") {
 		t.Errorf("/healthz : %+v", rep)
+	}
+}
+
+// checkTOC: every chapter of the table of contents starts on the page it gives (the second pack of a run
+// is first printed with the first pack's numbers, kept only when they hold).
+func checkTOC(t *testing.T, pdf string) {
+	t.Helper()
+	txt, err := exec.Command("pdftotext", "-layout", pdf, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := strings.Split(string(txt), "\f")
+	toc := regexp.MustCompile(`(?m)^\s*(\d\. [^\n]*?)\s{2,}(\d+)\s*$`).FindAllStringSubmatch(pages[1], -1)
+	if len(toc) != 7 {
+		t.Fatalf("%s : sommaire de %d chapitres, attendu 7 :\n%s", pdf, len(toc), pages[1])
+	}
+	for _, c := range toc {
+		n, _ := strconv.Atoi(c[2])
+		found := false
+		for _, line := range strings.Split(pages[n-1], "\n") {
+			if strings.TrimSpace(line) == c[1] {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s : « %s » n'est pas en page %d", filepath.Base(pdf), c[1], n)
+		}
 	}
 }
