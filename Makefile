@@ -7,7 +7,7 @@ WITH_CH := $(CH)/with-clickhouse.sh
 BIN := bin/fne
 export FNE_CLICKHOUSE_ADDR ?= 127.0.0.1:9000
 
-.PHONY: reference-france dashboards check-clickhouse-current all build test test-go test-frontend vet bench demo clickhouse-up clickhouse-down migrate plugin plugin-backend plugin-frontend up down clean
+.PHONY: reference-france dashboards check-clickhouse-current all build test test-go test-frontend vet bench demo clickhouse-up clickhouse-down migrate plugin plugin-backend plugin-frontend up down clean report-deps report-demo bench-report
 
 all: build
 
@@ -30,7 +30,7 @@ dashboards:
 	$(GO) run ./dashboards/gen -out dashboards
 
 ## test: every test, storage included, against a real ClickHouse started (and stopped) here.
-test: vet
+test: vet report-deps
 	$(WITH_CH) $(MAKE) --no-print-directory test-go
 	@if [ -f plugin/package.json ]; then $(MAKE) --no-print-directory test-frontend; fi
 
@@ -44,8 +44,35 @@ test-frontend:
 	cd plugin && npm ci --no-audit --no-fund && npm run typecheck && npm run lint && npm run test:ci && npm run build
 
 ## bench: performance benchmarks against the real server (prints the ratios of the issues).
-bench: build
+bench: build report-deps
 	$(WITH_CH) $(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+	$(MAKE) --no-print-directory bench-report
+
+## bench-report: BenchmarkReportPacks (the département pack and the 12 EPCI packs, time of each and total)
+## on the engine's 10 M-activity data set, generated once by BenchmarkScale into FNE_BENCH_DB (default
+## fne_bench_rapport, kept for the next runs: DROP DATABASE fne_bench_rapport to free it).
+bench-report: build report-deps
+	$(WITH_CH) bash -c 'export FNE_BENCH_DB=$${FNE_BENCH_DB:-fne_bench_rapport}; \
+	  n=$$(curl -fsS "http://127.0.0.1:$${FNE_CH_HTTP_PORT:-8123}/" --data-binary "SELECT count() FROM $$FNE_BENCH_DB.activites" 2>/dev/null || echo 0); \
+	  if [ "$${n:-0}" = 0 ]; then $(GO) test -tags integration -run "^$$" -bench "^BenchmarkScale$$" -benchtime 1x -timeout 60m ./internal/engine/ || exit 1; fi; \
+	  $(GO) test -tags integration -run "^$$" -bench "^BenchmarkReportPacks$$" -benchtime 1x -timeout 30m ./internal/report/'
+
+## report-deps: what `fne report` needs to print PDF (Debian packages chromium, poppler-utils for
+## pdftotext, fonts-liberation), installed only when missing.
+report-deps:
+	@if ! command -v chromium >/dev/null || ! command -v pdftotext >/dev/null || ! command -v pdftoppm >/dev/null \
+	   || ! fc-list 2>/dev/null | grep -qi 'Liberation Sans'; then \
+	  echo "Installation de chromium, poppler-utils et fonts-liberation (fne report)…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium poppler-utils fonts-liberation fontconfig >/dev/null; \
+	fi
+
+## report-demo: the demo pack of the département (PDF and HTML) and each of its pages as PNG, in
+## demo-rapport/ (run `make demo` first).
+report-demo: build report-deps
+	mkdir -p demo-rapport
+	$(BIN) report --out demo-rapport/rapport.pdf
+	$(BIN) report --format html --out demo-rapport/rapport.html
+	rm -f demo-rapport/page-*.png && pdftoppm -r 60 -png demo-rapport/rapport.pdf demo-rapport/page
 
 ## check-clickhouse-current: replay the migrations and the queries logged by the local 18.16 server
 ## (run `make test` or `make demo` first) on the current ClickHouse engine (chDB).

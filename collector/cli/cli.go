@@ -50,6 +50,8 @@ var commands = map[string]*command{}
 
 func register(c *command) { commands[c.name] = c }
 
+func init() { register(reportCommand()) } // fne report (report.go)
+
 // usageError is a mistake in the command line (exit 2).
 type usageError struct{ msg string }
 

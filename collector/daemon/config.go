@@ -29,6 +29,7 @@ type Config struct {
 	// otherwise.
 	RunAtStart bool
 	Sources    []SourceConfig
+	Reports    []ReportConfig // monthly review packs (report.go)
 }
 
 // SourceConfig is one entry of `sources:`: one scheduled job.
@@ -123,6 +124,7 @@ func ParseConfig(file string, data []byte, known []string) (*Config, error) {
 	}
 	cfg := &Config{RunAtStart: true}
 	var sourcesNode *yaml.Node
+	var err error
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		switch k.Value {
@@ -141,8 +143,12 @@ func ParseConfig(file string, data []byte, known []string) (*Config, error) {
 			cfg.RunAtStart = b
 		case "sources":
 			sourcesNode = v
+		case "reports":
+			if cfg.Reports, err = parseReports(e, v); err != nil {
+				return nil, err
+			}
 		default:
-			return nil, e.at(k, k.Value, "clé inconnue « %s » (clés admises : timezone, run_at_start, sources)", k.Value)
+			return nil, e.at(k, k.Value, "clé inconnue « %s » (clés admises : timezone, run_at_start, sources, reports)", k.Value)
 		}
 	}
 	if sourcesNode == nil {

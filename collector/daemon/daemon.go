@@ -51,6 +51,7 @@ type Daemon struct {
 	log     *slog.Logger
 	metrics *Metrics
 	entries []*entry
+	reports []*reportEntry // report.go
 	sched   gocron.Scheduler
 	ln      net.Listener
 	srv     *http.Server
@@ -120,6 +121,7 @@ func New(o Options) (*Daemon, error) {
 		d.entries = append(d.entries, &entry{cfg: sc, name: name, collector: c})
 		d.metrics.declare(sc.Source)
 	}
+	d.newReports()
 	return d, nil
 }
 
@@ -177,6 +179,12 @@ func (d *Daemon) Start(ctx context.Context) error {
 			return fmt.Errorf("%w : ligne %d : planification de %s impossible : %v", ErrConfig, e.cfg.Line, e.name, err)
 		}
 		e.job = j
+	}
+	if err := d.scheduleReports(s); err != nil {
+		_ = s.Shutdown()
+		_ = ln.Close()
+		d.cancelRuns()
+		return err
 	}
 
 	mux := http.NewServeMux()
@@ -437,6 +445,7 @@ func (d *Daemon) Health(ctx context.Context) (int, HealthReport) {
 		}
 		rep.Sources = append(rep.Sources, hs)
 	}
+	d.reportHealth(now, &rep)
 	if len(rep.Raisons) > 0 {
 		rep.Statut = "degrade"
 		return http.StatusServiceUnavailable, rep

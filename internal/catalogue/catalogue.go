@@ -34,6 +34,12 @@ const (
 	WindowCourant   = "courant"   // current state at the end of M (stocks, places, milestones)
 )
 
+// Origins of a target.
+const (
+	TargetFeuilleDeRoute = "feuille_de_route" // written in the roadmap
+	TargetCopil          = "copil"            // default value, set by the COPIL
+)
+
 // Indicator is one catalogue entry.
 type Indicator struct {
 	ID         string            `yaml:"id"`
@@ -56,6 +62,9 @@ type Indicator struct {
 	BaselinePeriod string            `yaml:"baseline_period"` // YYYY-MM
 	Window         string            `yaml:"window"`
 	Compute        string            `yaml:"compute"`
+	// TargetOrigin says who set the target: TargetFeuilleDeRoute (a commitment written in the roadmap
+	// itself) or TargetCopil (a default the steering committee sets and deployments override).
+	TargetOrigin string `yaml:"target_origin"`
 	// Parameters of the computation.
 	Inputs     []string `yaml:"inputs"`      // meeting types, equipment indicators, milestone action
 	MinCount   int      `yaml:"min_count"`   // per-EPCI / per-commune threshold of count computations

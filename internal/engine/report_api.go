@@ -1,0 +1,95 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sdaasp-rhone/fne/internal/catalogue"
+	"github.com/sdaasp-rhone/fne/internal/territory"
+)
+
+// SeriesMany is Series for several indicators at once (every indicator of the catalogue when ids is
+// empty), keyed by indicator id: one request, so the inputs several indicators share (the activity pass,
+// meetings, places) are read once instead of once per indicator. The monthly review pack draws a chart
+// per indicator with it; each point is exactly the one Series gives.
+func (e *Engine) SeriesMany(ctx context.Context, t territory.ID, from, to Month, ids ...string) (map[string][]Point, error) {
+	inds, err := e.indicators(ids)
+	if err != nil {
+		return nil, err
+	}
+	if to.Before(from) {
+		return nil, fmt.Errorf("période invalide : %s est avant %s", to, from)
+	}
+	if monthsBetween(from, to) > 240 {
+		return nil, fmt.Errorf("période trop longue : %s..%s (20 ans au plus)", from, to)
+	}
+	ref, err := e.Reference(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := ref.Resolve(t)
+	if err != nil {
+		return nil, err
+	}
+	g := newGroup(ref, tr)
+	r := e.newRequest(ref, []group{g})
+	var ms []Month
+	for m := from; !to.Before(m); m = m.Add(1) {
+		ms = append(ms, m)
+	}
+	for _, ind := range inds {
+		r.plan(ind, ms, false)
+	}
+	if err := r.prefetch(ctx); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]Point, len(inds))
+	for _, ind := range inds {
+		pts := make([]Point, 0, len(ms))
+		for _, m := range ms {
+			c, target, st, _, err := r.assess(ctx, ind, g, m)
+			if err != nil {
+				return nil, err
+			}
+			p := Point{Month: m, Value: c.v, Status: st, Target: target}
+			if target != nil && ind.Direction != catalogue.Hausse && ind.TargetOf == "" {
+				p.Target = ptr(trajectory(ind, *target, r.baselineOf(ind, r.done[ind.ID], g.key), m))
+			}
+			pts = append(pts, p)
+		}
+		out[ind.ID] = pts
+	}
+	return out, nil
+}
+
+// RejectCount is the number of rows one source rejected for one reason.
+type RejectCount struct {
+	Source string
+	Reason string
+	Rows   uint64
+}
+
+// Rejects counts the rejects recorded from..to (rejected_at, to exclusive) by source and reason, most
+// frequent first; a row rejected again by a later ingestion counts once, at its latest version.
+func (e *Engine) Rejects(ctx context.Context, from, to time.Time) ([]RejectCount, error) {
+	rows, err := e.conn.Query(ctx, `SELECT src, reason, count() AS n FROM (
+    SELECT toString(source) AS src, argMax(reason, version) AS reason, argMax(rejected_at, version) AS at
+    FROM rejects GROUP BY source, input, position, field)
+WHERE at >= toDateTime(?) AND at < toDateTime(?)
+GROUP BY src, reason
+ORDER BY n DESC, src, reason`, from.UTC().Format("2006-01-02 15:04:05"), to.UTC().Format("2006-01-02 15:04:05"))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RejectCount
+	for rows.Next() {
+		var r RejectCount
+		if err := rows.Scan(&r.Source, &r.Reason, &r.Rows); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
