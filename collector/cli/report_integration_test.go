@@ -362,7 +362,7 @@ func TestReportSameNumbers(t *testing.T) {
 		}
 		// Rejects since 1 October 2026: 2 distinct rows for one reason (the re-ingested one counts once).
 		qual := between(t, dep, "6. Qualité des données", "7. Annexe")
-		if !strings.Contains(qual, "Rejets depuis le 1er octobre 2026") || !strings.Contains(qual, "Lieux d'accompagnement champ obligatoire « nom » vide 2") ||
+		if !strings.Contains(qual, "Rejets depuis le 1er octobre 2026, par code de motif") || !strings.Contains(qual, "Lieux d'accompagnement champ_absent champ obligatoire « nom » vide 2") ||
 			strings.Contains(qual, "motif ancien") {
 			t.Errorf("rejets %s : %s", format, qual)
 		}

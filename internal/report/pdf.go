@@ -1,11 +1,11 @@
 package report
 
 import (
-	"maps"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"

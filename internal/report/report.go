@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sdaasp-rhone/fne/collector/ingest"
 	"github.com/sdaasp-rhone/fne/internal/catalogue"
 	"github.com/sdaasp-rhone/fne/internal/engine"
 	"github.com/sdaasp-rhone/fne/internal/territory"
@@ -46,7 +47,7 @@ type Pack struct {
 	Far     []engine.Gap // communes farther than the distance rule from every place, most populated first
 	Late    []engine.Milestone
 	Due     []engine.Milestone // due within three months of Generated
-	Rejects []engine.RejectCount
+	Rejects []RejectGroup
 	// RejectsFrom..Generated is the window of Rejects.
 	RejectsFrom time.Time
 	Annex       []AnnexRow
@@ -275,11 +276,13 @@ func (b *Builder) Build(ctx context.Context, t territory.ID, m engine.Month) (*P
 	// The month's data is collected during the month and the first days of the next one, when the pack
 	// is made: rejects count from the first day of the month to the generation time.
 	p.RejectsFrom = m.Start()
-	if p.Rejects, err = once(b, "rejets "+m.String(), func() ([]engine.RejectCount, error) {
+	rejects, err := once(b, "rejets "+m.String(), func() ([]engine.RejectCount, error) {
 		return eng.Rejects(ctx, p.RejectsFrom, now.Add(time.Second))
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
+	p.Rejects = groupRejects(rejects)
 
 	for _, ind := range eng.Catalogue().Indicators {
 		ax := "contexte"
@@ -573,4 +576,30 @@ func WriteAll(ctx context.Context, b *Builder, pr Printer, m engine.Month, forma
 		}
 		each(d)
 	}
+}
+
+// RejectGroup counts one source's rejects of one reason code (the fixed codes of the README, « Codes de
+// motif de rejet », the same as the collector's metrics), with the most frequent reason as an example.
+type RejectGroup struct {
+	Source, Code, Example string
+	Rows                  uint64
+}
+
+// groupRejects folds rejects counted by reason (most frequent first) into reason codes, most frequent
+// first; the example of a group is its most frequent reason, since rs comes sorted that way.
+func groupRejects(rs []engine.RejectCount) []RejectGroup {
+	var out []RejectGroup
+	at := map[[2]string]int{}
+	for _, r := range rs {
+		k := [2]string{r.Source, ingest.ReasonCode(r.Reason)}
+		i, ok := at[k]
+		if !ok {
+			i = len(out)
+			at[k] = i
+			out = append(out, RejectGroup{Source: r.Source, Code: k[1], Example: r.Reason})
+		}
+		out[i].Rows += r.Rows
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Rows > out[j].Rows })
+	return out
 }
