@@ -15,8 +15,14 @@ import (
 //   - the trajectory is the straight line from the baseline B, at the baseline period P0, to the target C
 //     at the deadline D: expected(M) = B + (C − B) × f, f = months(P0→M) / months(P0→D), f clamped to
 //     [0, 1] (before P0 the trajectory is B, after D it is C).
-//   - B is the catalogue (or deployment) baseline when declared, else the indicator's own value at P0
-//     for the same territory; without either, there is no trajectory and expected(M) = C.
+//   - B is measured when it can be: the indicator's own value at P0 for the same territory, when the
+//     data covers P0 (a value, not sans_donnees) and the computation can look back in time. Else B is
+//     the catalogue (or deployment) baseline when declared; without either, there is no trajectory and
+//     expected(M) = C. Measured first, because a declared guess (0 counsellors) drawn against 14 posts
+//     at work makes every month look late; declared as the fallback for what happened before the
+//     collection started. Current-state computations (milestones, places: their past states are not
+//     kept) only use the declared baseline: their "value at P0" would be today's value, a start that
+//     moves with progress.
 //   - au_moins: atteint if v ≥ C; en_bonne_voie if v ≥ expected(M); a_surveiller if v ≥ 80 % of
 //     expected(M); en_retard otherwise.
 //   - au_plus (mirror): atteint if v ≤ C; en_bonne_voie if v ≤ expected(M); a_surveiller if
@@ -31,6 +37,16 @@ import (
 //
 // Progress is v / C × 100 for au_moins (v/R for hausse); for au_plus it is 100 when v ≤ C, else
 // C / v × 100 (0 when C = 0). nil when there is no target or C (R) is 0 for au_moins/hausse.
+
+// currentState lists the computations that read their source in its current state whatever the month
+// (DESIGN §3: milestones in their current state; places without history): no value of the past.
+var currentState = map[string]bool{"jalons_realises": true, "zone_blanche": true, "fiches_a_jour": true, "lieux": true}
+
+// measuredBaseline reports whether the trajectory of ind may start from its measured value at the
+// baseline period.
+func measuredBaseline(ind catalogue.Indicator) bool {
+	return ind.BaselinePeriod != "" && ind.Direction != catalogue.Hausse && !currentState[ind.Compute]
+}
 
 // trajectory is the expected value at month m (see the rule above).
 func trajectory(ind catalogue.Indicator, target float64, baseline *float64, m Month) float64 {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/sdaasp-rhone/fne/internal/catalogue"
 	"github.com/sdaasp-rhone/fne/internal/engine"
 	"github.com/sdaasp-rhone/fne/internal/territory"
 )
@@ -132,8 +133,10 @@ func ScorecardFrame(name string, rs []engine.Result, executed string) *data.Fram
 	action, id, label, unit, st := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	value, target, progress, trend := make([]*float64, n), make([]*float64, n), make([]*float64, n), make([]*float64, n)
 	last := make([]*time.Time, n)
+	origin := make([]string, n)
 	for i, r := range rs {
 		axis[i], action[i], id[i], label[i], unit[i], st[i] = int64(r.Axis), r.Action, r.ID, r.Label, r.Unit, r.Status
+		origin[i] = r.TargetOrigin
 		value[i], target[i], progress[i], trend[i], last[i] = r.Value, r.Target, r.Progress, r.Trend, r.LastData
 	}
 	progressF := named(data.NewField("progress", nil, progress), "Avancement")
@@ -149,6 +152,7 @@ func ScorecardFrame(name string, rs []engine.Result, executed string) *data.Fram
 		named(data.NewField("value", nil, value), "Valeur"),
 		named(data.NewField("unit", nil, unit), "Unité"),
 		named(data.NewField("target", nil, target), "Cible"),
+		targetOriginField(origin),
 		progressF,
 		statusF,
 		named(data.NewField("trend", nil, trend), "Évolution sur un mois"),
@@ -263,5 +267,15 @@ func FreshnessFrame(name string, fs []engine.Freshness, executed string) *data.F
 		staleF,
 	)
 	f.Meta = tableMeta(executed)
+	return f
+}
+
+// targetOriginField says beside each target whether the roadmap commits to it or the COPIL chose it.
+func targetOriginField(origin []string) *data.Field {
+	f := named(data.NewField("target_origin", nil, origin), "Origine de la cible")
+	f.Config.Mappings = data.ValueMappings{data.ValueMapper{
+		catalogue.TargetFeuilleDeRoute: {Text: "Engagement de la feuille de route", Index: 0},
+		catalogue.TargetCopil:          {Text: "Valeur par défaut (COPIL)", Index: 1},
+	}}
 	return f
 }
