@@ -35,7 +35,9 @@ func TestMeasuredBaseline(t *testing.T) {
 		}
 	}
 	chtest.Insert(t, conn, insAct, rows...)
-	r := func(id, date, typ string) []any { return []any{id, uint64(1), uint8(0), chtest.Day(date), typ, "dep:69"} }
+	r := func(id, date, typ string) []any {
+		return []any{id, uint64(1), uint8(0), chtest.Day(date), typ, "dep:69"}
+	}
 	// Two governance meetings in 2026, none in 2025 (so far).
 	chtest.Insert(t, conn, insRen, r("G1", "2026-02-10", "comite_pilotage"), r("G2", "2026-06-10", "comite_technique"))
 	// Milestones of action 2.1: 1 of 2 done.
