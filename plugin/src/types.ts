@@ -4,7 +4,15 @@
  */
 import { DataQuery, DataSourceJsonData, SelectableValue } from '@grafana/data';
 
-export type QueryType = 'series' | 'scorecard' | 'breakdown' | 'gaps' | 'milestones' | 'freshness';
+export type QueryType =
+  | 'series'
+  | 'scorecard'
+  | 'breakdown'
+  | 'gaps'
+  | 'milestones'
+  | 'freshness'
+  | 'alert_late'
+  | 'alert_stale';
 
 export type BreakdownLevel = 'epci' | 'commune';
 
@@ -16,8 +24,10 @@ export interface FneQuery extends DataQuery {
   territory?: string;
   /** Roadmap axis 1..3; 0 = every axis. */
   axis?: number;
-  /** Level of the children listed by a breakdown. */
+  /** Level of the children listed by a breakdown (and checked by alert_late). */
   level?: BreakdownLevel;
+  /** alert_stale: stale_after of each watched source, Go durations ("90m", "72h"). */
+  staleAfter?: Record<string, string>;
 }
 
 export const DEFAULT_QUERY: Partial<FneQuery> = {
@@ -112,6 +122,16 @@ export const QUERY_TYPE_OPTIONS: Array<SelectableValue<QueryType>> = [
     label: 'Fraîcheur des données',
     description: 'Dernière collecte réussie et dernière donnée de chaque source',
   },
+  {
+    value: 'alert_late',
+    label: 'Alerte : indicateurs en retard',
+    description: 'Pour l’alerting : 1 par territoire et indicateur « en retard », sinon 0 (territoire et ses EPCI ou communes)',
+  },
+  {
+    value: 'alert_stale',
+    label: 'Alerte : sources périmées',
+    description: 'Pour l’alerting : 1 par source sans collecte réussie dans son délai (staleAfter, dans le JSON de la règle)',
+  },
 ];
 
 export const LEVEL_OPTIONS: Array<SelectableValue<BreakdownLevel>> = [
@@ -138,4 +158,6 @@ export const FIELDS_BY_TYPE: Record<QueryType, TypeFields> = {
   gaps: { axis: true, indicator: 'optional', territory: true, level: false },
   milestones: { axis: true, indicator: false, territory: false, level: false },
   freshness: { axis: false, indicator: false, territory: false, level: false },
+  alert_late: { axis: true, indicator: 'optional', territory: true, level: true },
+  alert_stale: { axis: false, indicator: false, territory: false, level: false },
 };
