@@ -71,6 +71,8 @@ export interface CatalogueEntry {
   levels: string[];
   target: number | null;
   direction: string;
+  /** Who set the target: 'feuille_de_route' (a roadmap commitment), 'copil' (a default), '' for context. */
+  target_origin?: string;
 }
 
 /** Items of the `axes` and `territories` resources. */

@@ -96,9 +96,13 @@ func (d *Datasource) alertLate(ctx context.Context, eng Engine, sc scoped, q Que
 		if err != nil {
 			return nil, engineErr(err)
 		}
-		for k, r := range rs {
-			if applies(inds[k], p.ID.Level) {
-				t.late(p.ID, p.Name, inds[k], r.Status)
+		status := map[string]string{}
+		for _, r := range rs {
+			status[r.ID] = r.Status
+		}
+		for _, ind := range inds {
+			if st, ok := status[ind.ID]; ok && applies(ind, p.ID.Level) {
+				t.late(p.ID, p.Name, ind, st)
 			}
 		}
 		if p.ID.Level == territory.LevelCommune {

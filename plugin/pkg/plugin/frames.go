@@ -116,6 +116,7 @@ func SeriesFrame(name string, ind Indicator, level territory.Level, valueName st
 	value.Config.Thresholds = thresholds(ind.TargetAt(level), ind.Direction)
 	target := named(data.NewField("target", nil, targets), "Cible")
 	target.Config.Unit = value.Config.Unit
+	target.Config.Description = targetOriginText[ind.TargetOrigin]
 	f := data.NewFrame(name, named(data.NewField("time", nil, times), "Mois"), value, target)
 	f.Meta = &data.FrameMeta{
 		Type:                   data.FrameTypeTimeSeriesWide,
@@ -270,12 +271,18 @@ func FreshnessFrame(name string, fs []engine.Freshness, executed string) *data.F
 	return f
 }
 
+// targetOriginText is how users read who set a target.
+var targetOriginText = map[string]string{
+	catalogue.TargetFeuilleDeRoute: "Engagement de la feuille de route",
+	catalogue.TargetCopil:          "Valeur par défaut (COPIL)",
+}
+
 // targetOriginField says beside each target whether the roadmap commits to it or the COPIL chose it.
 func targetOriginField(origin []string) *data.Field {
 	f := named(data.NewField("target_origin", nil, origin), "Origine de la cible")
 	f.Config.Mappings = data.ValueMappings{data.ValueMapper{
-		catalogue.TargetFeuilleDeRoute: {Text: "Engagement de la feuille de route", Index: 0},
-		catalogue.TargetCopil:          {Text: "Valeur par défaut (COPIL)", Index: 1},
+		catalogue.TargetFeuilleDeRoute: {Text: targetOriginText[catalogue.TargetFeuilleDeRoute], Index: 0},
+		catalogue.TargetCopil:          {Text: targetOriginText[catalogue.TargetCopil], Index: 1},
 	}}
 	return f
 }

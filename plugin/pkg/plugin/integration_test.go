@@ -203,6 +203,10 @@ func TestIntegrationQueries(t *testing.T) {
 
 	// series Aug..Oct
 	s := resp.Responses["S"].Frames[0]
+	// the roadmap sets no number of accompaniments: the reference is a COPIL default
+	if tf, _ := s.FieldByName("target"); tf.Config.Description != "Valeur par défaut (COPIL)" {
+		t.Errorf("description de la cible de la série : %q", tf.Config.Description)
+	}
 	var got []string
 	for i := 0; i < s.Rows(); i++ {
 		got = append(got, str(valueOf(t, s, "value", i)))
