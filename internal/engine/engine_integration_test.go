@@ -172,15 +172,15 @@ func TestIndicators(t *testing.T) {
 		{c1, "a1.rencontre_annuelle", nil, StatusSansDonnees},
 		// a1.epci_rencontre_locale: local meetings 2026: R2 (C1 → E1), R3 (E2), R12 (moved to CCPA),
 		// R99 (C3 → E2); R10 is in the Ain part of E1 (outside scope), R11 deleted. 3 / 12 EPCI = 25 %
-		// (trajectory 60, 80 % = 48 → en_retard).
+		// (a year-to-date count: trajectory 100 × 10/12 = 83.3 in October, 80 % = 66.7 → en_retard).
 		{dep, "a1.epci_rencontre_locale", ptr(25), StatusEnRetard},
 		{e1, "a1.epci_rencontre_locale", ptr(100), StatusAtteint},
 		{"epci:200040566", "a1.epci_rencontre_locale", ptr(0), StatusEnRetard},
 		{c1, "a1.epci_rencontre_locale", nil, StatusSansDonnees},
 		// a1.diversite_structures: participants of local meetings 2026. C1 (R2): collectivite,
 		// association, mediatheque (etat deleted) = 3. E1 = same 3 (R10 is outside scope). E2: R3
-		// association + R99 france_services = 2 (trajectory 1.8 → en_bonne_voie). C3: R99 = 1 (80 % of
-		// 1.8 = 1.44 → en_retard). dep: + ccas (R12) = 5.
+		// association + R99 france_services = 2 (year-to-date trajectory of whole types ⌊3 × 10/12⌋ = 2 →
+		// en_bonne_voie). C3: R99 = 1 (< 80 % of 2 = 1.6 → en_retard). dep: + ccas (R12) = 5.
 		{dep, "a1.diversite_structures", ptr(5), StatusAtteint},
 		{e1, "a1.diversite_structures", ptr(3), StatusAtteint},
 		{c1, "a1.diversite_structures", ptr(3), StatusAtteint},

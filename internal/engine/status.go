@@ -27,7 +27,14 @@ import (
 //     expected(M); en_retard otherwise.
 //   - au_plus (mirror): atteint if v ≤ C; en_bonne_voie if v ≤ expected(M); a_surveiller if
 //     expected(M) ≥ 80 % of v (v ≤ expected / 0.8); en_retard otherwise.
-//   - without a deadline the trajectory is C itself (same comparisons).
+//   - year-to-date counts (meetings held since 1 January, EPCI that held them, structure types met:
+//     the roadmap's commitments are per year) restart every January: their trajectory starts from 0
+//     at each 1 January and reaches C in December, expected(M) = C × month(M) / 12, every year, with
+//     no baseline (a count at P0 says nothing about the next year); for counts of whole things (unit
+//     "nombre") the whole part of it (the yearly meeting is expected in December, not 1/12 of it in
+//     January).
+//   - without a deadline, or when B already meets C (au_moins B ≥ C, au_plus B ≤ C), the trajectory is
+//     C itself (same comparisons).
 //
 // Direction hausse (no fixed target): the reference R is the indicator's value for the same territory in
 // the same month a year before (M − 12) — it is shown as the target — or, when that month has no data,
@@ -45,12 +52,31 @@ var currentState = map[string]bool{"jalons_realises": true, "zone_blanche": true
 // measuredBaseline reports whether the trajectory of ind may start from its measured value at the
 // baseline period.
 func measuredBaseline(ind catalogue.Indicator) bool {
-	return ind.BaselinePeriod != "" && ind.Direction != catalogue.Hausse && !currentState[ind.Compute]
+	return ind.BaselinePeriod != "" && ind.Direction != catalogue.Hausse && !currentState[ind.Compute] &&
+		!(ind.Window == catalogue.WindowAnnee && yearToDate[ind.Compute])
 }
+
+// yearToDate lists the computations whose value accumulates from 1 January and restarts every year
+// (meetings held, EPCI that held them, structure types met): the roadmap commits to them per year.
+var yearToDate = map[string]bool{"rencontre_tenue": true, "epci_rencontres": true, "diversite_structures": true}
 
 // trajectory is the expected value at month m (see the rule above).
 func trajectory(ind catalogue.Indicator, target float64, baseline *float64, m Month) float64 {
+	if ind.Direction == catalogue.AuMoins && ind.Window == catalogue.WindowAnnee && yearToDate[ind.Compute] {
+		exp := target * float64(m.Month) / 12
+		if ind.Unit == "nombre" {
+			// Whole things (a meeting, a type of structure): nobody holds a twelfth of the yearly meeting
+			// in January.
+			exp = math.Floor(exp + 1e-9)
+		}
+		return exp
+	}
 	if baseline == nil || ind.Deadline == "" || ind.BaselinePeriod == "" {
+		return target
+	}
+	// A start already at or beyond the target (9 governance meetings measured for a target of 4) needs
+	// no path: the target itself is the bar, never a line falling towards it.
+	if (ind.Direction == catalogue.AuMoins && *baseline >= target) || (ind.Direction == catalogue.AuPlus && *baseline <= target) {
 		return target
 	}
 	p0, err1 := ParseMonth(ind.BaselinePeriod)
