@@ -7,7 +7,7 @@ WITH_CH := $(CH)/with-clickhouse.sh
 BIN := bin/fne
 export FNE_CLICKHOUSE_ADDR ?= 127.0.0.1:9000
 
-.PHONY: reference-france dashboards check-clickhouse-current all build test test-go test-frontend vet bench demo clickhouse-up clickhouse-down migrate plugin plugin-backend plugin-frontend up down clean report-deps report-demo bench-report
+.PHONY: reference-france dashboards check-clickhouse-current all build test test-go test-frontend vet bench demo clickhouse-up clickhouse-down migrate plugin plugin-backend plugin-frontend up down clean report-deps report-demo bench-report prometheus-install
 
 all: build
 
@@ -30,12 +30,17 @@ dashboards:
 	$(GO) run ./dashboards/gen -out dashboards
 
 ## test: every test, storage included, against a real ClickHouse started (and stopped) here.
-test: vet report-deps
+test: vet report-deps prometheus-install
 	$(WITH_CH) $(MAKE) --no-print-directory test-go
 	@if [ -f plugin/package.json ]; then $(MAKE) --no-print-directory test-frontend; fi
 
 vet:
 	$(GO) vet -tags integration ./...
+
+## prometheus-install: the Debian package prometheus for the dashboards' PromQL test, unpacked under
+## .run/prometheus (no service started); a prometheus on the PATH is used instead.
+prometheus-install:
+	deploy/prometheus/install.sh
 
 test-go:
 	$(GO) test -race -tags integration -count=1 -timeout 30m ./...

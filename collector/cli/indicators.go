@@ -202,15 +202,17 @@ type row struct {
 	Value     *float64 `json:"value"`
 	Unit      string   `json:"unit"`
 	Target    *float64 `json:"target"`
-	Status    string   `json:"status"`
-	Progress  *float64 `json:"progress"`
-	Trend     *float64 `json:"trend"`
+	// TargetOrigin: feuille_de_route (the roadmap's commitment) or copil (a default), "" without target.
+	TargetOrigin string   `json:"target_origin"`
+	Status       string   `json:"status"`
+	Progress     *float64 `json:"progress"`
+	Trend        *float64 `json:"trend"`
 }
 
-var csvHeader = []string{"id", "territory", "period", "axis", "action", "label", "value", "unit", "target", "status", "progress", "trend"}
+var csvHeader = []string{"id", "territory", "period", "axis", "action", "label", "value", "unit", "target", "target_origin", "status", "progress", "trend"}
 
 func (r row) csv() []string {
-	return []string{r.ID, r.Territory, r.Period, strconv.Itoa(r.Axis), r.Action, r.Label, num(r.Value), r.Unit, num(r.Target), r.Status, num(r.Progress), num(r.Trend)}
+	return []string{r.ID, r.Territory, r.Period, strconv.Itoa(r.Axis), r.Action, r.Label, num(r.Value), r.Unit, num(r.Target), r.TargetOrigin, r.Status, num(r.Progress), num(r.Trend)}
 }
 
 func num(v *float64) string {
@@ -243,13 +245,13 @@ func writeResults(w io.Writer, format string, tid territory.ID, name string, m e
 		rows := make([]row, 0, len(rs))
 		for _, r := range rs {
 			rows = append(rows, row{ID: r.ID, Territory: r.Territory, Period: r.Period, Axis: r.Axis, Action: r.Action,
-				Label: r.Label, Value: r.Value, Unit: r.Unit, Target: r.Target, Status: r.Status, Progress: r.Progress, Trend: r.Trend})
+				Label: r.Label, Value: r.Value, Unit: r.Unit, Target: r.Target, TargetOrigin: r.TargetOrigin, Status: r.Status, Progress: r.Progress, Trend: r.Trend})
 		}
 		return writeRows(w, format, rows)
 	}
 	fmt.Fprintf(w, "%s (%s) — %s\n\n", name, tid, monthFr(m))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "Axe\tAction\tIndicateur\tValeur\tUnité\tCible\tStatut")
+	fmt.Fprintln(tw, "Axe\tAction\tIndicateur\tValeur\tUnité\tCible\tOrigine de la cible\tStatut")
 	for _, r := range rs {
 		ax := strconv.Itoa(r.Axis)
 		if r.Axis == 0 {
@@ -259,9 +261,16 @@ func writeResults(w io.Writer, format string, tid territory.ID, name string, m e
 		if act == "" {
 			act = "—"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ax, act, truncate(r.Label, 56), numFr(r.Value, r.Unit), r.Unit, targetFr(r), indicatorStatusFr[r.Status])
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ax, act, truncate(r.Label, 56), numFr(r.Value, r.Unit), r.Unit, targetFr(r), targetOriginFr[r.TargetOrigin], indicatorStatusFr[r.Status])
 	}
 	return tw.Flush()
+}
+
+// targetOriginFr says in the table who set the target (the dashboards use the same words).
+var targetOriginFr = map[string]string{
+	catalogue.TargetFeuilleDeRoute: "feuille de route",
+	catalogue.TargetCopil:          "défaut (COPIL)",
+	"":                             "—",
 }
 
 func targetFr(r engine.Result) string {
@@ -291,8 +300,12 @@ func writeSeries(w io.Writer, format string, ind catalogue.Indicator, tid territ
 	if format != "table" {
 		rows := make([]row, 0, len(pts))
 		for _, p := range pts {
-			rows = append(rows, row{ID: ind.ID, Territory: tid.String(), Period: p.Month.String(), Axis: ind.Axis, Action: ind.Action,
-				Label: ind.Label, Value: p.Value, Unit: ind.Unit, Target: p.Target, Status: p.Status})
+			r := row{ID: ind.ID, Territory: tid.String(), Period: p.Month.String(), Axis: ind.Axis, Action: ind.Action,
+				Label: ind.Label, Value: p.Value, Unit: ind.Unit, Target: p.Target, Status: p.Status}
+			if p.Target != nil {
+				r.TargetOrigin = ind.TargetOrigin
+			}
+			rows = append(rows, r)
 		}
 		return writeRows(w, format, rows)
 	}

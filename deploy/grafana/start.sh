@@ -8,7 +8,7 @@ set -euo pipefail
 src=${FNE_GRAFANA_SRC:-/fne/grafana/provisioning}
 dst=${GF_PATHS_PROVISIONING:?GF_PATHS_PROVISIONING non défini}
 mkdir -p "$dst/datasources" "$dst/dashboards" "$dst/plugins" "$dst/alerting"
-for kind in datasources dashboards; do
+for kind in datasources dashboards alerting; do
   # Only the département's files: epci-*.yaml belong to organisations.sh.
   find "$dst/$kind" -maxdepth 1 -name '*.yaml' ! -name 'epci-*' -delete
   for f in "$src/$kind"/*.yaml; do

@@ -120,6 +120,7 @@ type Override struct {
 	Direction      *string  `yaml:"direction"`
 	Baseline       *float64 `yaml:"baseline"`
 	BaselinePeriod *string  `yaml:"baseline_period"`
+	TargetOrigin   *string  `yaml:"target_origin"`
 
 	targetSet, baselineSet bool
 }
@@ -138,9 +139,9 @@ func (o *Override) UnmarshalYAML(n *yaml.Node) error {
 			o.targetSet = true
 		case "baseline":
 			o.baselineSet = true
-		case "id", "deadline", "direction", "baseline_period":
+		case "id", "deadline", "direction", "baseline_period", "target_origin":
 		default:
-			return fmt.Errorf("ligne %d : clé %q inconnue dans une surcharge (id, target, deadline, direction, baseline, baseline_period)", n.Content[i].Line, n.Content[i].Value)
+			return fmt.Errorf("ligne %d : clé %q inconnue dans une surcharge (id, target, target_origin, deadline, direction, baseline, baseline_period)", n.Content[i].Line, n.Content[i].Value)
 		}
 	}
 	return nil
@@ -251,6 +252,14 @@ func (c *Catalogue) apply(ovs []Override) (*Catalogue, error) {
 		i := &out.Indicators[k]
 		if o.targetSet {
 			i.Target = o.Target
+			// A changed number is no longer the roadmap's words unless the deployment says it is (its own
+			// roadmap): it becomes a COPIL default.
+			if i.Target != nil {
+				i.TargetOrigin = TargetCopil
+			}
+		}
+		if o.TargetOrigin != nil {
+			i.TargetOrigin = *o.TargetOrigin
 		}
 		if o.baselineSet {
 			i.Baseline = o.Baseline
@@ -319,8 +328,19 @@ func (c *Catalogue) validate() error {
 		if i.Target != nil && i.Direction == "" {
 			return bad("une cible demande un sens (au_moins ou au_plus)")
 		}
-		if i.IsContext() && (i.Target != nil || i.Direction != "") {
-			return bad("un indicateur de contexte n'a pas de cible")
+		if i.IsContext() && (i.Target != nil || i.Direction != "" || i.TargetOrigin != "") {
+			return bad("un indicateur de contexte n'a pas de cible (ni target, ni direction, ni target_origin)")
+		}
+		// Every target (a fixed number or a "hausse" reference) says whether the roadmap commits to it or
+		// the COPIL chose it: the dashboards show the difference.
+		if !i.IsContext() {
+			switch i.TargetOrigin {
+			case TargetFeuilleDeRoute, TargetCopil:
+			case "":
+				return bad("origine de la cible manquante (target_origin : feuille_de_route ou copil)")
+			default:
+				return bad("origine de la cible %q inconnue (feuille_de_route ou copil)", i.TargetOrigin)
+			}
 		}
 		if i.Deadline != "" && !monthRe.MatchString(i.Deadline) {
 			return bad("échéance %q invalide (AAAA-MM)", i.Deadline)

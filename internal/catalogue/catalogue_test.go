@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sdaasp-rhone/fne/internal/territory"
@@ -83,6 +84,72 @@ func TestOverrides(t *testing.T) {
 		os.WriteFile(p, []byte(body), 0o644)
 		if _, err := LoadFile(p); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s : erreur attendue, obtenu %v", name, err)
+		}
+	}
+}
+
+// TestTargetOrigins pins who set each target: the roadmap commits to the meetings, hotspots, equipped
+// households, reconditioning, relays' knowledge and zones blanches; it sets no number for counsellors,
+// accompaniments, place records, consultations (nor governance meetings, milestones, relay counts).
+func TestTargetOrigins(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	roadmap := map[string]bool{"a1.rencontre_annuelle": true, "a1.epci_rencontre_locale": true, "a1.diversite_structures": true,
+		"a2.foyers_equipes_connectes": true, "a2.communes_hotspot": true, "a2.reconditionnement": true,
+		"a2.population_zone_blanche": true, "a3.epci_deux_rencontres": true, "a3.relais_connaissent_offre": true}
+	n := map[string]int{}
+	for _, i := range c.Indicators {
+		want := TargetCopil
+		switch {
+		case i.IsContext():
+			want = ""
+		case roadmap[i.ID]:
+			want = TargetFeuilleDeRoute
+		}
+		if i.TargetOrigin != want {
+			t.Errorf("%s : origine %q, attendu %q", i.ID, i.TargetOrigin, want)
+		}
+		n[i.TargetOrigin]++
+	}
+	// 9 commitments + 8 COPIL defaults + 2 context indicators = 19
+	if n[TargetFeuilleDeRoute] != 9 || n[TargetCopil] != 8 || n[""] != 2 {
+		t.Errorf("répartition %v", n)
+	}
+
+	// A deployment that changes a roadmap number makes it a COPIL default, unless it says otherwise.
+	p := filepath.Join(t.TempDir(), "cibles.yaml")
+	os.WriteFile(p, []byte(`overrides:
+  - id: a2.communes_hotspot
+    target: 80
+  - id: a3.epci_deux_rencontres
+    target: 50
+    target_origin: feuille_de_route
+  - id: a1.conseillers_actifs
+    target_origin: feuille_de_route
+`), 0o644)
+	o, err := LoadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{"a2.communes_hotspot": TargetCopil, "a3.epci_deux_rencontres": TargetFeuilleDeRoute,
+		"a1.conseillers_actifs": TargetFeuilleDeRoute, "a2.reconditionnement": TargetFeuilleDeRoute} {
+		if i, _ := o.Get(id); i.TargetOrigin != want {
+			t.Errorf("surcharge %s : origine %q, attendu %q", id, i.TargetOrigin, want)
+		}
+	}
+
+	for name, c := range map[string]struct{ body, msg string }{
+		"inconnue": {"overrides:\n  - id: a1.conseillers_actifs\n    target_origin: prefecture\n", `origine de la cible "prefecture" inconnue`},
+		"contexte": {"overrides:\n  - id: ctx.lieux\n    target_origin: copil\n", "un indicateur de contexte n'a pas de cible"},
+		"manquante": {`indicators:
+  - {id: a1.x, axis: 1, action: "1.1", label: X, definition: X, unit: nombre, levels: [dep], target: 1, direction: au_moins, window: mois, compute: lieux}
+`, "origine de la cible manquante"},
+	} {
+		os.WriteFile(p, []byte(c.body), 0o644)
+		if _, err := LoadFile(p); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s : erreur %q attendue, obtenu %v", name, c.msg, err)
 		}
 	}
 }

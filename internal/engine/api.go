@@ -55,22 +55,24 @@ const (
 // Result is one indicator evaluated for one territory and month. Value is nil when the indicator is
 // sans_donnees (no input anywhere in its window, or not applicable to the territory).
 type Result struct {
-	ID         string     `json:"id"`
-	Axis       int        `json:"axis"`   // 1..3, 0 for context indicators
-	Action     string     `json:"action"` // "1.2", "2.x", "" for context
-	Label      string     `json:"label"`
-	Definition string     `json:"definition"`
-	Unit       string     `json:"unit"`
-	Territory  string     `json:"territory"`
-	Period     string     `json:"period"`
-	Value      *float64   `json:"value"`
-	Target     *float64   `json:"target"`
-	Direction  string     `json:"direction"` // "au_moins", "au_plus", "hausse"
-	Deadline   string     `json:"deadline,omitempty"`
-	Progress   *float64   `json:"progress"` // % of the target reached (0–100+), nil without target
-	Status     string     `json:"status"`
-	Trend      *float64   `json:"trend"`     // value minus the previous month's value, nil if either is missing
-	LastData   *time.Time `json:"last_data"` // newest input date feeding this indicator in the territory
+	ID         string   `json:"id"`
+	Axis       int      `json:"axis"`   // 1..3, 0 for context indicators
+	Action     string   `json:"action"` // "1.2", "2.x", "" for context
+	Label      string   `json:"label"`
+	Definition string   `json:"definition"`
+	Unit       string   `json:"unit"`
+	Territory  string   `json:"territory"`
+	Period     string   `json:"period"`
+	Value      *float64 `json:"value"`
+	Target     *float64 `json:"target"`
+	// TargetOrigin is catalogue.TargetFeuilleDeRoute or catalogue.TargetCopil when Target is set, else "".
+	TargetOrigin string     `json:"target_origin"`
+	Direction    string     `json:"direction"` // "au_moins", "au_plus", "hausse"
+	Deadline     string     `json:"deadline,omitempty"`
+	Progress     *float64   `json:"progress"` // % of the target reached (0–100+), nil without target
+	Status       string     `json:"status"`
+	Trend        *float64   `json:"trend"`     // value minus the previous month's value, nil if either is missing
+	LastData     *time.Time `json:"last_data"` // newest input date feeding this indicator in the territory
 }
 
 // Point is one month of a series.

@@ -233,20 +233,18 @@ func (r *request) value(ctx context.Context, ind catalogue.Indicator) (values, e
 	return v, nil
 }
 
-// baselineOf is the trajectory start for a group: the declared baseline, else the value at the baseline
-// period (which must have been wanted).
+// baselineOf is the trajectory start for a group (rule in status.go): the measured value at the
+// baseline period when the data covers it, else the declared baseline. The baseline month must have
+// been planned.
 func (r *request) baselineOf(ind catalogue.Indicator, vs values, g string) *float64 {
-	if ind.Baseline != nil {
-		return ind.Baseline
+	if measuredBaseline(ind) {
+		if p0, err := ParseMonth(ind.BaselinePeriod); err == nil {
+			if v := vs.get(g, p0).v; v != nil {
+				return v
+			}
+		}
 	}
-	if ind.BaselinePeriod == "" {
-		return nil
-	}
-	p0, err := ParseMonth(ind.BaselinePeriod)
-	if err != nil {
-		return nil
-	}
-	return vs.get(g, p0).v
+	return ind.Baseline
 }
 
 // plan adds the months every status needs: the previous month (trend), the month a year before
@@ -261,7 +259,7 @@ func (r *request) plan(ind catalogue.Indicator, ms []Month, trend bool) {
 			r.want(ind, m.Add(-12))
 		}
 	}
-	if ind.Baseline == nil && ind.BaselinePeriod != "" && ind.Direction != catalogue.Hausse {
+	if measuredBaseline(ind) {
 		if p0, err := ParseMonth(ind.BaselinePeriod); err == nil {
 			r.want(ind, p0)
 		}
@@ -343,6 +341,9 @@ func (e *Engine) Evaluate(ctx context.Context, t territory.ID, m Month, ids ...s
 			Direction: ind.Direction, Deadline: ind.Deadline, Progress: prog, Status: st}
 		if ind.Direction == catalogue.Hausse {
 			res.Deadline = ""
+		}
+		if target != nil {
+			res.TargetOrigin = ind.TargetOrigin
 		}
 		if prev := r.done[ind.ID].get(g.key, m.Add(-1)).v; prev != nil && c.v != nil {
 			res.Trend = ptr(*c.v - *prev)

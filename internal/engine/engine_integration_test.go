@@ -154,13 +154,15 @@ func TestIndicators(t *testing.T) {
 	}
 	checkAll(t, e, oct, []want{
 		// a1.instances_actives: governance meetings, 12 months 2025-11..2026-10: R7 (dep) + R8 (E1); R9 is
-		// 2025-10. dep 2: trajectory 4 × 0.6 = 2.4, 80 % = 1.92 → a_surveiller; E1 1 → en_retard;
-		// communes have no target → sans_cible.
-		{dep, "a1.instances_actives", ptr(2), StatusASurveiller},
+		// 2025-10. Measured baselines at 2025-12 (12 months 2025-01..2025-12): dep R9 + R8 = 2, E1 R8 = 1;
+		// f = 10/24. dep 2: trajectory 2 + (4 − 2) × 10/24 = 2.833, 80 % = 2.267 → en_retard; E1 1:
+		// 1 + 3 × 10/24 = 2.25 → en_retard; communes have no target → sans_cible.
+		{dep, "a1.instances_actives", ptr(2), StatusEnRetard},
 		{e1, "a1.instances_actives", ptr(1), StatusEnRetard},
 		{c1, "a1.instances_actives", ptr(0), StatusSansCible},
 		// a1.conseillers_actifs: dep m1 m2 m3 m5 m9 = 5 (m4 deleted, m6 moved to August, m7 m8 not
-		// located); 14 × 0.6 = 8.4, 80 % = 6.72 → en_retard. Target at dep level only.
+		// located); nothing collected at the baseline month 2025-01 and no declared baseline: no
+		// trajectory, 80 % of 14 = 11.2 → en_retard. Target at dep level only.
 		{dep, "a1.conseillers_actifs", ptr(5), StatusEnRetard},
 		{e1, "a1.conseillers_actifs", ptr(3), StatusSansCible}, // m1 (C1), m3 m5 (C2)
 		{c1, "a1.conseillers_actifs", ptr(1), StatusSansCible},
@@ -170,15 +172,15 @@ func TestIndicators(t *testing.T) {
 		{c1, "a1.rencontre_annuelle", nil, StatusSansDonnees},
 		// a1.epci_rencontre_locale: local meetings 2026: R2 (C1 → E1), R3 (E2), R12 (moved to CCPA),
 		// R99 (C3 → E2); R10 is in the Ain part of E1 (outside scope), R11 deleted. 3 / 12 EPCI = 25 %
-		// (trajectory 60, 80 % = 48 → en_retard).
+		// (a year-to-date count: trajectory 100 × 10/12 = 83.3 in October, 80 % = 66.7 → en_retard).
 		{dep, "a1.epci_rencontre_locale", ptr(25), StatusEnRetard},
 		{e1, "a1.epci_rencontre_locale", ptr(100), StatusAtteint},
 		{"epci:200040566", "a1.epci_rencontre_locale", ptr(0), StatusEnRetard},
 		{c1, "a1.epci_rencontre_locale", nil, StatusSansDonnees},
 		// a1.diversite_structures: participants of local meetings 2026. C1 (R2): collectivite,
 		// association, mediatheque (etat deleted) = 3. E1 = same 3 (R10 is outside scope). E2: R3
-		// association + R99 france_services = 2 (trajectory 1.8 → en_bonne_voie). C3: R99 = 1 (80 % of
-		// 1.8 = 1.44 → en_retard). dep: + ccas (R12) = 5.
+		// association + R99 france_services = 2 (year-to-date trajectory of whole types ⌊3 × 10/12⌋ = 2 →
+		// en_bonne_voie). C3: R99 = 1 (< 80 % of 2 = 1.6 → en_retard). dep: + ccas (R12) = 5.
 		{dep, "a1.diversite_structures", ptr(5), StatusAtteint},
 		{e1, "a1.diversite_structures", ptr(3), StatusAtteint},
 		{c1, "a1.diversite_structures", ptr(3), StatusAtteint},
@@ -229,8 +231,8 @@ func TestIndicators(t *testing.T) {
 		// a2.population_zone_blanche: located places L1 (Villefranche), L3 (Brignais), L5 (Ain, on
 		// Saint-Cyr-le-Chatoux: counts although outside the reference); L6 deleted. C1 0 % (L1 in it);
 		// Rivolet 0 % (11.9 km from L1 but 4.2 km from L5); Tarare 100 % (16.7 km from L5); E1 and E2
-		// 0 %; dep recomputed independently (farPopulation). dep: the baseline is the value at 2025-01,
-		// the same (places in their current state) → trajectory 0.4 v, far from it → en_retard.
+		// 0 %; dep recomputed independently (farPopulation). Places have no past state, so no measured
+		// baseline, and none is declared: the trajectory is the target 0 → en_retard.
 		{dep, "a2.population_zone_blanche", ptr(zbDep), StatusEnRetard},
 		{"epci:200040566", "a2.population_zone_blanche", ptr(zb200040566), ""},
 		{e1, "a2.population_zone_blanche", ptr(0), StatusAtteint},
@@ -345,12 +347,13 @@ func TestIndicators(t *testing.T) {
 		if pts[4].Target == nil || *pts[4].Target != 28 || pts[4].Status != StatusAtteint {
 			t.Errorf("octobre : cible %v statut %s, attendu 28 atteint", pts[4].Target, pts[4].Status)
 		}
-		// au_moins: the point's target is the trajectory: 14 × 20/35 = 8 in September, 8.4 in October.
+		// au_moins without a baseline (nothing at 2025-01, none declared): the point's target is the
+		// target itself, never a line from an invented 0 (TestMeasuredBaseline has the trajectory).
 		pts, err = e.Series(ctx, "a1.conseillers_actifs", territory.MustParse(dep), Month{2026, 9}, Month{2026, 10})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !near(*pts[0].Target, 8) || !near(*pts[1].Target, 8.4) || *pts[0].Value != 1 || *pts[1].Value != 5 {
+		if !near(*pts[0].Target, 14) || !near(*pts[1].Target, 14) || *pts[0].Value != 1 || *pts[1].Value != 5 {
 			t.Errorf("trajectoire : %+v %+v", pts[0], pts[1])
 		}
 	})

@@ -76,6 +76,16 @@ func TestTrajectoryEnds(t *testing.T) {
 			t.Errorf("%s : trajectoire %v, attendu %v", c.m, got, c.want)
 		}
 	}
+	// A measured start beyond the target: the target, at every month (not 9 falling to 4).
+	for _, m := range []Month{{2024, 6}, {2025, 1}, {2026, 10}} {
+		if got := trajectory(ind, 4, ptr(9), m); got != 4 {
+			t.Errorf("au_moins, référence 9 > cible 4, %s : %v, attendu 4", m, got)
+		}
+		plus := catalogue.Indicator{Direction: catalogue.AuPlus, Deadline: "2027-12", BaselinePeriod: "2025-01"}
+		if got := trajectory(plus, 5, ptr(2), m); got != 5 {
+			t.Errorf("au_plus, référence 2 < cible 5, %s : %v, attendu 5", m, got)
+		}
+	}
 }
 
 func TestProgress(t *testing.T) {
@@ -118,5 +128,42 @@ func TestFarCommuneIsStrict(t *testing.T) {
 	r.places = append(r.places, place{code: "69001"}) // no coordinates: ignored by the distance rule
 	if !r.farCommune("69001", 9) {
 		t.Error("un lieu sans coordonnées ne doit pas compter")
+	}
+}
+
+// Year-to-date counts restart every January: the trajectory is rebuilt each year from 0 to the target
+// in December, whatever the baseline and the deadline.
+func TestYearToDateTrajectory(t *testing.T) {
+	pct := catalogue.Indicator{Direction: catalogue.AuMoins, Window: catalogue.WindowAnnee, Compute: "epci_rencontres", Unit: "%",
+		Deadline: "2027-12", BaselinePeriod: "2025-01"}
+	meeting := pct
+	meeting.Compute, meeting.Unit = "rencontre_tenue", "nombre"
+	for _, c := range []struct {
+		ind        catalogue.Indicator
+		target     float64
+		m          Month
+		want       float64
+		v          float64
+		wantStatus string
+	}{
+		// 100 × 1/12 = 8.33 in January 2027 (the line 2025-01 → 2027-12 would ask 100 × 24/35 = 68.6);
+		// 0 % of EPCI in January: 0 < 80 % × 8.33 → en_retard.
+		{pct, 100, Month{2027, 1}, 100.0 / 12, 0, StatusEnRetard},
+		// 100 × 6/12 = 50 in June; 45 ≥ 40 → a_surveiller
+		{pct, 100, Month{2026, 6}, 50, 45, StatusASurveiller},
+		{pct, 100, Month{2028, 12}, 100, 100, StatusAtteint}, // after the deadline, the same yearly ramp
+		// one meeting a year: ⌊1 × 11/12⌋ = 0 until November (not late), 1 in December
+		{meeting, 1, Month{2026, 11}, 0, 0, StatusBonneVoie},
+		{meeting, 1, Month{2026, 12}, 1, 0, StatusEnRetard},
+	} {
+		if got := trajectory(c.ind, c.target, ptr(0), c.m); !near(got, c.want) {
+			t.Errorf("%s %s : trajectoire %v, attendu %v", c.ind.Compute, c.m, got, c.want)
+		}
+		if st, _ := status(c.ind, ptr(c.v), ptr(c.target), nil, ptr(0), c.m); st != c.wantStatus {
+			t.Errorf("%s %s, valeur %v : %s, attendu %s", c.ind.Compute, c.m, c.v, st, c.wantStatus)
+		}
+	}
+	if measuredBaseline(meeting) {
+		t.Error("un cumul annuel n'a pas de référence mesurée")
 	}
 }

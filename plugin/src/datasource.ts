@@ -74,6 +74,9 @@ export class DataSource extends DataSourceWithBackend<FneQuery, FneOptions> {
     if (type === 'series' || type === 'breakdown') {
       return Boolean(query.indicator && query.indicator.trim() !== '');
     }
+    if (type === 'alert_stale') {
+      return Object.keys(query.staleAfter ?? {}).length > 0;
+    }
     return true;
   }
 

@@ -4,7 +4,17 @@
  */
 import { DataQuery, DataSourceJsonData, SelectableValue } from '@grafana/data';
 
-export type QueryType = 'series' | 'scorecard' | 'breakdown' | 'gaps' | 'milestones' | 'freshness' | 'axes' | 'changes';
+export type QueryType =
+  | 'series'
+  | 'scorecard'
+  | 'breakdown'
+  | 'gaps'
+  | 'milestones'
+  | 'freshness'
+  | 'axes'
+  | 'changes'
+  | 'alert_late'
+  | 'alert_stale';
 
 export type BreakdownLevel = 'epci' | 'commune';
 
@@ -22,6 +32,8 @@ export interface FneQuery extends DataQuery {
   dueWithin?: number;
   /** "epci": an empty territory means the scope's EPCI, else the first EPCI (never the département). */
   defaultLevel?: 'epci';
+  /** alert_stale: stale_after of each watched source, Go durations ("90m", "72h"). */
+  staleAfter?: Record<string, string>;
 }
 
 export const DEFAULT_QUERY: Partial<FneQuery> = {
@@ -65,6 +77,8 @@ export interface CatalogueEntry {
   levels: string[];
   target: number | null;
   direction: string;
+  /** Who set the target: 'feuille_de_route' (a roadmap commitment), 'copil' (a default), '' for context. */
+  target_origin?: string;
 }
 
 /** Items of the `axes` and `territories` resources. */
@@ -126,6 +140,16 @@ export const QUERY_TYPE_OPTIONS: Array<SelectableValue<QueryType>> = [
     label: 'Changements de statut',
     description: 'Indicateurs dont le statut a changé depuis le mois précédent',
   },
+  {
+    value: 'alert_late',
+    label: 'Alerte : indicateurs en retard',
+    description: 'Pour l’alerting : 1 par territoire et indicateur « en retard », sinon 0 (territoire et ses EPCI ou communes)',
+  },
+  {
+    value: 'alert_stale',
+    label: 'Alerte : sources périmées',
+    description: 'Pour l’alerting : 1 par source sans collecte réussie dans son délai (staleAfter, dans le JSON de la règle)',
+  },
 ];
 
 export const LEVEL_OPTIONS: Array<SelectableValue<BreakdownLevel>> = [
@@ -154,4 +178,6 @@ export const FIELDS_BY_TYPE: Record<QueryType, TypeFields> = {
   freshness: { axis: false, indicator: false, territory: false, level: false },
   axes: { axis: true, indicator: false, territory: true, level: false },
   changes: { axis: true, indicator: 'optional', territory: true, level: false },
+  alert_late: { axis: true, indicator: 'optional', territory: true, level: true },
+  alert_stale: { axis: false, indicator: false, territory: false, level: false },
 };

@@ -128,7 +128,7 @@ func TestQueryDataFrames(t *testing.T) {
 	}
 
 	c := resp.Responses["C"].Frames[0]
-	if got := fieldNames(c); !reflect.DeepEqual(got, []string{"axis", "action", "id", "label", "value", "unit", "target", "progress", "status", "trend", "last_data", "value_text", "target_text", "change"}) {
+	if got := fieldNames(c); !reflect.DeepEqual(got, []string{"axis", "action", "id", "label", "value", "unit", "target", "target_origin", "progress", "status", "trend", "last_data", "value_text", "target_text", "change"}) {
 		t.Fatalf("scorecard : %v", got)
 	}
 	// axis 1 keeps only the counsellors (12 of 14 → 85.71 %)

@@ -34,6 +34,8 @@ type Indicator struct {
 	Levels     []string `json:"levels"`
 	Target     *float64 `json:"target"` // the département-level target; see TargetAt
 	Direction  string   `json:"direction"`
+	// TargetOrigin: "feuille_de_route" (a roadmap commitment) or "copil" (a default), "" for context.
+	TargetOrigin string `json:"target_origin"`
 
 	targetLevels []territory.Level // levels the target applies to; empty = every level
 }

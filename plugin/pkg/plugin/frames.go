@@ -6,6 +6,7 @@ import (
 
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 
+	"github.com/sdaasp-rhone/fne/internal/catalogue"
 	"github.com/sdaasp-rhone/fne/internal/engine"
 	"github.com/sdaasp-rhone/fne/internal/territory"
 )
@@ -118,6 +119,7 @@ func SeriesFrame(name string, ind Indicator, level territory.Level, valueName st
 	value.Config.Thresholds = thresholds(ind.TargetAt(level), ind.Direction)
 	target := named(data.NewField("target", nil, targets), "Cible")
 	disp.apply(target.Config)
+	target.Config.Description = targetOriginText[ind.TargetOrigin]
 	f := data.NewFrame(name, named(data.NewField("time", nil, times), "Mois"), value, target)
 	f.Meta = &data.FrameMeta{
 		Type:                   data.FrameTypeTimeSeriesWide,
@@ -137,8 +139,10 @@ func ScorecardFrame(name string, rs []engine.Result, executed string) *data.Fram
 	vtext, ttext, change := make([]string, n), make([]string, n), make([]string, n)
 	value, target, progress, trend := make([]*float64, n), make([]*float64, n), make([]*float64, n), make([]*float64, n)
 	last := make([]*time.Time, n)
+	origin := make([]string, n)
 	for i, r := range rs {
 		axis[i], action[i], id[i], label[i], unit[i], st[i] = AxisLabel(r.Axis), r.Action, r.ID, r.Label, r.Unit, r.Status
+		origin[i] = r.TargetOrigin
 		value[i], target[i], progress[i], trend[i], last[i] = r.Value, r.Target, r.Progress, r.Trend, r.LastData
 		vtext[i], ttext[i], change[i] = FormatValue(r.Value, r.Unit), FormatValue(r.Target, r.Unit), Change(r.Trend)
 	}
@@ -157,6 +161,7 @@ func ScorecardFrame(name string, rs []engine.Result, executed string) *data.Fram
 		named(data.NewField("value", nil, value), "Valeur (brute)"),
 		named(data.NewField("unit", nil, unit), "Unité"),
 		named(data.NewField("target", nil, target), "Cible (brute)"),
+		targetOriginField(origin),
 		progressF,
 		statusF,
 		named(data.NewField("trend", nil, trend), "Écart sur un mois (brut)"),
@@ -354,3 +359,19 @@ var sourceMappings = data.ValueMappings{data.ValueMapper{
 	"equipements":    {Text: "Équipements et connexion", Index: 6},
 	"jalons":         {Text: "Jalons de la feuille de route", Index: 7},
 }}
+
+// targetOriginText is how users read who set a target.
+var targetOriginText = map[string]string{
+	catalogue.TargetFeuilleDeRoute: "Engagement de la feuille de route",
+	catalogue.TargetCopil:          "Valeur par défaut (COPIL)",
+}
+
+// targetOriginField says beside each target whether the roadmap commits to it or the COPIL chose it.
+func targetOriginField(origin []string) *data.Field {
+	f := named(data.NewField("target_origin", nil, origin), "Origine de la cible")
+	f.Config.Mappings = data.ValueMappings{data.ValueMapper{
+		catalogue.TargetFeuilleDeRoute: {Text: targetOriginText[catalogue.TargetFeuilleDeRoute], Index: 0},
+		catalogue.TargetCopil:          {Text: targetOriginText[catalogue.TargetCopil], Index: 1},
+	}}
+	return f
+}

@@ -105,6 +105,9 @@ func assertScorecard(t testing.TB, fr *data.Frame, want []engine.Result) {
 			t.Fatalf("indicateur %s absent", r.ID)
 		}
 		st, _ := fr.FieldByName("status")
+		if o, _ := fr.FieldByName("target_origin"); o.At(i) != r.TargetOrigin {
+			t.Errorf("%s : origine de la cible %v, moteur %q", r.ID, o.At(i), r.TargetOrigin)
+		}
 		if !eqPtr(valueOf(t, fr, "value", i), r.Value) || !eqPtr(valueOf(t, fr, "target", i), r.Target) ||
 			!eqPtr(valueOf(t, fr, "progress", i), r.Progress) || !eqPtr(valueOf(t, fr, "trend", i), r.Trend) || st.At(i) != r.Status {
 			t.Errorf("%s : plugin value=%s target=%s progress=%s trend=%s status=%v ; moteur %s %s %s %s %s", r.ID,
@@ -158,6 +161,17 @@ func TestIntegrationQueries(t *testing.T) {
 	if v := valueOf(t, c, "progress", rows["a1.conseillers_actifs"]); v == nil || math.Abs(*v-300.0/14) > 1e-9 {
 		t.Errorf("avancement = %s, attendu %v", str(v), 300.0/14)
 	}
+	// who set each target: the roadmap commits to one départemental meeting a year, it sets no number of
+	// counsellors (a COPIL default); a context indicator has no target, hence no origin
+	origin, _ := c.FieldByName("target_origin")
+	for id, want := range map[string]string{"a1.conseillers_actifs": "copil", "a1.rencontre_annuelle": "feuille_de_route", "ctx.lieux": ""} {
+		if got := origin.At(rows[id]); got != want {
+			t.Errorf("origine de la cible de %s = %q, attendu %q", id, got, want)
+		}
+	}
+	if m := origin.Config.Mappings[0].(data.ValueMapper); m["feuille_de_route"].Text != "Engagement de la feuille de route" || m["copil"].Text != "Valeur par défaut (COPIL)" {
+		t.Errorf("libellés de l'origine de la cible : %+v", m)
+	}
 	want, err := env.eng.Evaluate(ctx, mustID(fxDep), october)
 	if err != nil {
 		t.Fatal(err)
@@ -189,6 +203,10 @@ func TestIntegrationQueries(t *testing.T) {
 
 	// series Aug..Oct
 	s := resp.Responses["S"].Frames[0]
+	// the roadmap sets no number of accompaniments: the reference is a COPIL default
+	if tf, _ := s.FieldByName("target"); tf.Config.Description != "Valeur par défaut (COPIL)" {
+		t.Errorf("description de la cible de la série : %q", tf.Config.Description)
+	}
 	var got []string
 	for i := 0; i < s.Rows(); i++ {
 		got = append(got, str(valueOf(t, s, "value", i)))

@@ -62,7 +62,7 @@ func Indicators(c *catalogue.Catalogue) []Indicator {
 		}
 		out = append(out, Indicator{
 			ID: i.ID, Axis: i.Axis, Action: i.Action, Label: i.Label, Definition: i.Definition, Unit: i.Unit,
-			Levels: levels, Target: i.Target, Direction: i.Direction, targetLevels: i.TargetLevels,
+			Levels: levels, Target: i.Target, Direction: i.Direction, targetLevels: i.TargetLevels, TargetOrigin: i.TargetOrigin,
 		})
 	}
 	return out

@@ -259,6 +259,8 @@ func (d *Datasource) query(ctx context.Context, eng Engine, sc scoped, dq backen
 	from, to := MonthRange(dq.TimeRange, d.now())
 
 	switch q.QueryType {
+	case TypeAlertLate, TypeAlertStale:
+		return d.alert(ctx, eng, sc, q, dq) // alerting.go
 	case TypeMilestones:
 		ms, err := eng.Milestones(ctx)
 		if err != nil {

@@ -9,3 +9,6 @@ function InlineSVG({ src, innerRef, cacheRequests, preProcessor, loader, onLoad,
 
 module.exports = InlineSVG;
 module.exports.default = InlineSVG;
+// @grafana/ui 10.x pre-fills the icon cache through the component's static cacheStore.
+InlineSVG.cacheStore = {};
+module.exports.cacheStore = InlineSVG.cacheStore;
