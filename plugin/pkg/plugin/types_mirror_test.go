@@ -16,12 +16,12 @@ func TestFrontendMirrorsQueryModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := string(b)
-	m := regexp.MustCompile(`export type QueryType = ([^;]+);`).FindStringSubmatch(src)
+	m := regexp.MustCompile(`export type QueryType =\s*([^;]+);`).FindStringSubmatch(src)
 	if m == nil {
 		t.Fatal("type QueryType absent de types.ts")
 	}
 	var ts []string
-	for _, s := range regexp.MustCompile(`'([a-z]+)'`).FindAllStringSubmatch(m[1], -1) {
+	for _, s := range regexp.MustCompile(`'([a-z_]+)'`).FindAllStringSubmatch(m[1], -1) {
 		ts = append(ts, s[1])
 	}
 	var goTypes []string
@@ -48,7 +48,7 @@ func TestFrontendMirrorsQueryModel(t *testing.T) {
 	if q == nil {
 		t.Fatal("interface FneQuery absente de types.ts")
 	}
-	for _, field := range []string{"queryType", "indicator", "territory", "axis", "level", "dueWithin", "defaultLevel"} {
+	for _, field := range []string{"queryType", "indicator", "territory", "axis", "level", "dueWithin", "defaultLevel", "staleAfter"} {
 		if !regexp.MustCompile(`\b` + field + `\??:`).MatchString(q[1]) {
 			t.Errorf("FneQuery sans le champ %s que le backend lit", field)
 		}
