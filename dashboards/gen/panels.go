@@ -260,6 +260,14 @@ func echeanceMap() []dashboard.ValueMapping {
 			plugin.EcheanceRealise: "green", plugin.EcheanceAbandon: "purple"})
 }
 
+// originMap says in a narrow column who set a target: the roadmap's own commitment, or a default the
+// COPIL chose (catalogue target_origin); the plugin's longer labels stay in the field's own mapping.
+func originMap() []dashboard.ValueMapping {
+	return valueMap([]string{catalogue.TargetFeuilleDeRoute, catalogue.TargetCopil},
+		map[string]string{catalogue.TargetFeuilleDeRoute: "Feuille de route", catalogue.TargetCopil: "Défaut COPIL"},
+		map[string]string{catalogue.TargetFeuilleDeRoute: "blue", catalogue.TargetCopil: "#8e8e8e"})
+}
+
 func changeMap() []dashboard.ValueMapping {
 	return valueMap([]string{"hausse", "baisse", "stable"},
 		map[string]string{"hausse": "▲ hausse", "baisse": "▼ baisse", "stable": "= stable"}, nil)

@@ -32,10 +32,10 @@ func textPanel(title, content string) *text.PanelBuilder {
 // trafficLights is the grid of indicators: label, value, target or reference, status colour and the
 // direction of change since the previous month. Raw numbers stay in the frame for sorting, hidden.
 func trafficLights(title, desc string, query fneQuery, withAction bool) *table.PanelBuilder {
-	keep := []string{"axis", "label", "value_text", "target_text", "status", "change"}
+	keep := []string{"axis", "label", "value_text", "target_text", "target_origin", "status", "change"}
 	drop := []string{"id", "value", "unit", "target", "progress", "trend", "last_data"}
 	if withAction {
-		keep = []string{"action", "label", "value_text", "target_text", "progress", "status", "change", "last_data"}
+		keep = []string{"action", "label", "value_text", "target_text", "target_origin", "progress", "status", "change", "last_data"}
 		drop = []string{"axis", "id", "value", "unit", "target", "trend"}
 	} else {
 		drop = append(drop, "action")
@@ -47,6 +47,7 @@ func trafficLights(title, desc string, query fneQuery, withAction bool) *table.P
 		OverrideByName("label", rename("Indicateur", minWidth(260))).
 		OverrideByName("value_text", rename("Valeur", width(130), prop("custom.align", "right"))).
 		OverrideByName("target_text", rename("Cible ou réf.", width(130), prop("custom.align", "right"))).
+		OverrideByName("target_origin", rename("Fixée par", width(130), mappings(originMap()))).
 		OverrideByName("progress", rename("Avancement", unit("percent"), decimals(0), prop("min", 0), prop("max", 100), width(140), cell("gauge"),
 			prop("thresholds", map[string]any{"mode": "absolute", "steps": []map[string]any{
 				{"color": "red", "value": nil}, {"color": "orange", "value": 80}, {"color": "green", "value": 100}}}))).
