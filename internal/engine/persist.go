@@ -595,6 +595,13 @@ type RefreshInfo struct {
 	UpToDate bool    // the aggregates of the current state were already persisted
 	Full     bool    // full pass (no usable previous set, reference reloaded, mutation, many months)
 	Months   []Month // months recomputed by an incremental refresh (the others were copied)
+	Steps    []Step  // time of each step of an incremental refresh (benchmarks)
+}
+
+// Step is one timed step of a refresh.
+type Step struct {
+	Name string
+	D    time.Duration
 }
 
 // Refresh makes sure the aggregates of the current activities and structures are persisted: the daemon
@@ -634,12 +641,13 @@ func (e *Engine) RefreshReport(ctx context.Context) (RefreshInfo, error) {
 	if w != "" {
 		return RefreshInfo{UpToDate: true}, nil
 	}
-	ms, ok, err := e.refreshIncremental(ctx, ref, st)
+	var steps []Step
+	ms, ok, err := e.refreshIncremental(ctx, ref, st, &steps)
 	if err != nil {
 		return RefreshInfo{}, fmt.Errorf("calcul incrémental des agrégats d'activités : %w", err)
 	}
 	if ok {
-		return RefreshInfo{Months: ms}, nil
+		return RefreshInfo{Months: ms, Steps: steps}, nil
 	}
 	if _, err := e.computeAndPersist(ctx, ref, fp); err != nil {
 		return RefreshInfo{}, fmt.Errorf("calcul des agrégats d'activités : %w", err)
@@ -669,7 +677,12 @@ WHERE kind = 0 ORDER BY computed_at DESC, acc DESC, fingerprint, writer LIMIT 1`
 
 // refreshIncremental persists the set of state st from the latest set; ok is false when a full pass is
 // needed. It returns the months recomputed.
-func (e *Engine) refreshIncremental(ctx context.Context, ref *territory.Reference, st sourceState) ([]Month, bool, error) {
+func (e *Engine) refreshIncremental(ctx context.Context, ref *territory.Reference, st sourceState, steps *[]Step) ([]Month, bool, error) {
+	t0 := time.Now()
+	mark := func(name string) {
+		*steps = append(*steps, Step{name, time.Since(t0)})
+		t0 = time.Now()
+	}
 	base, err := e.latestSet(ctx)
 	if err != nil || base == nil || !base.stateOK {
 		return nil, false, err
@@ -695,10 +708,12 @@ func (e *Engine) refreshIncremental(ctx context.Context, ref *territory.Referenc
 			dirty[ym] = true
 		}
 	}
+	mark("ensemble précédent")
 	structs, err := e.structureCommunes(ctx)
 	if err != nil {
 		return nil, false, err
 	}
+	mark("communes des structures")
 	if prev.structures != st.structures {
 		old, err := e.persistedStructures(ctx, base)
 		if err != nil {
@@ -738,6 +753,7 @@ WHERE NOT (%[1]s) AND id GLOBAL IN (SELECT id FROM activites PREWHERE modificati
 		for _, ym := range yms {
 			dirty[ym] = true
 		}
+		mark("mois des autres versions des activités modifiées")
 	}
 	if float64(len(dirty)) > incrementalShare*float64(len(st.months)) && len(dirty) > 1 {
 		return nil, false, nil // the window pass over most months costs more than the full pass
@@ -748,6 +764,7 @@ WHERE NOT (%[1]s) AND id GLOBAL IN (SELECT id FROM activites PREWHERE modificati
 		if months, err = e.passActivities(ctx, ref, ms); err != nil {
 			return nil, false, err
 		}
+		mark("passe fenêtrée des mois touchés")
 	}
 	after, err := e.state(ctx, ref)
 	if err != nil {
@@ -760,7 +777,9 @@ WHERE NOT (%[1]s) AND id GLOBAL IN (SELECT id FROM activites PREWHERE modificati
 	for ym := range dirty {
 		replaced = append(replaced, ym)
 	}
-	return ms, true, e.writeSet(ctx, st.key(), st.entries(), structs, months, base, replaced)
+	err = e.writeSet(ctx, st.key(), st.entries(), structs, months, base, replaced)
+	mark("écriture (copie des autres mois, mois recalculés, marqueur)")
+	return ms, true, err
 }
 
 func (e *Engine) persistedStructures(ctx context.Context, b *baseSet) (map[uint64]string, error) {
