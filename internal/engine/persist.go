@@ -291,7 +291,8 @@ func (e *Engine) layout(ctx context.Context) (*tableLayout, error) {
 	if err := e.conn.QueryRow(ctx, "SELECT currentDatabase()").Scan(&l.db); err != nil {
 		return nil, err
 	}
-	rows, err := e.conn.Query(ctx, `SELECT name, engine, engine_full FROM system.tables WHERE database = currentDatabase() AND has(?, name)`, fingerprintTables)
+	rows, err := e.conn.Query(ctx, `SELECT name, engine, engine_full FROM system.tables WHERE database = currentDatabase() AND has(?, name)`,
+		append([]string{"activites_agregats"}, fingerprintTables...))
 	if err != nil {
 		return nil, err
 	}
@@ -339,7 +340,11 @@ func (e *Engine) state(ctx context.Context, ref *territory.Reference) (sourceSta
 	}
 	byLocal := map[string]string{}
 	var locals []string
-	for name, local := range l.local {
+	for _, name := range fingerprintTables {
+		local := l.local[name]
+		if local == "" {
+			local = name
+		}
 		byLocal[local] = name
 		locals = append(locals, local)
 	}
@@ -558,7 +563,16 @@ GROUP BY fingerprint ORDER BY t DESC, fingerprint`)
 	if err := rows.Err(); err != nil || !old {
 		return err
 	}
-	// Rows of a write that never completed (no marker) go with them, once no fingerprint is kept.
+	// Rows of a write that never completed (no marker) go with them, once no fingerprint is kept. A
+	// Distributed table takes no mutation: on a cluster the local tables are altered on every node.
+	l, err := e.layout(ctx)
+	if err != nil {
+		return err
+	}
+	if local := l.local["activites_agregats"]; l.cluster != "" && local != "" && local != "activites_agregats" {
+		return e.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s ON CLUSTER '%s' DELETE WHERE NOT has(?, fingerprint)",
+			local, strings.ReplaceAll(l.cluster, "'", "")), keep)
+	}
 	return e.conn.Exec(ctx, "ALTER TABLE activites_agregats DELETE WHERE NOT has(?, fingerprint)", keep)
 }
 
@@ -588,6 +602,27 @@ func (e *Engine) computeAndPersist(ctx context.Context, ref *territory.Reference
 		return months, err
 	}
 	return months, e.writeSet(ctx, fp, after.entries(), structs, months, nil, nil)
+}
+
+// refreshOrCompute is the full-pass path of a reader whose fingerprint has no persisted set (rows
+// ingested without a Refresh): an incremental refresh from the previous set when one fits, then its
+// load; else the full pass.
+func (e *Engine) refreshOrCompute(ctx context.Context, ref *territory.Reference, fp string) (map[Month]*actMonth, error) {
+	if !e.noPersist {
+		if st, err := e.state(ctx, ref); err == nil && st.key() == fp {
+			var steps []Step
+			if _, ok, err := e.refreshIncremental(ctx, ref, st, &steps); err == nil && ok {
+				if months, ok, err := e.loadPersisted(ctx, fp, nil); err == nil && ok {
+					c := &e.acts
+					c.mu.Lock()
+					c.months, c.fp = months, fp
+					c.mu.Unlock()
+					return months, nil
+				}
+			}
+		}
+	}
+	return e.computeAndPersist(ctx, ref, fp)
 }
 
 // RefreshInfo tells what a Refresh did.
