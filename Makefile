@@ -48,9 +48,12 @@ test-go:
 test-frontend:
 	cd plugin && npm ci --no-audit --no-fund && npm run typecheck && npm run lint && npm run test:ci && npm run build
 
-## bench: performance benchmarks against the real server (prints the ratios of the issues).
+## bench: performance benchmarks against the real server (prints the ratios of the issues). Sizes:
+## FNE_BENCH_ROWS (département, 10 M activities), FNE_BENCH_NATIONAL_ROWS (national, 5 M by default; the
+## issue's 50 M takes about an hour on 2 cores), FNE_BENCH_ACTIVITES (ingested file, 1 M), FNE_BENCH_REPEAT
+## (alternated ingestion runs, 3). Generated databases are dropped at the end.
 bench: build report-deps
-	$(WITH_CH) $(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+	$(WITH_CH) $(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 180m ./...
 	$(MAKE) --no-print-directory bench-report
 
 ## bench-report: BenchmarkReportPacks (the département pack and the 12 EPCI packs, time of each and total)

@@ -202,21 +202,6 @@ const editedElsewhereSQL = `UNION ALL
                    toUInt64(0) AS mh
             FROM activites PREWHERE modification > creation WHERE NOT (%s)`
 
-// fingerprintSQL identifies the content of activites and structures from metadata only (no scan, a few
-// ms at any size): per table, the number of partitions and the highest block number of its active parts.
-// Every INSERT takes a new block number (a table-wide counter), so the maximum grows with each insert,
-// and a merge keeps it (a merged part spans the block numbers of its sources): background merges —
-// which may collapse duplicates of the ReplacingMergeTree but never change figures — do not invalidate
-// the aggregates. A dropped partition changes the partition count; mutations (ALTER DELETE/UPDATE, not
-// used by the collectors) are counted apart. Blind spot, documented: a table dropped and recreated, or
-// truncated before a server restart, then refilled with exactly as many inserts and partitions.
-const fingerprintSQL = `SELECT table, uniqExact(partition_id), max(max_block_number)
-FROM system.parts
-WHERE database = currentDatabase() AND active AND has(?, table)
-GROUP BY table ORDER BY table`
-
-const fingerprintMutationsSQL = `SELECT count() FROM system.mutations WHERE database = currentDatabase() AND has(?, table)`
-
 // windowMax is the number of months up to which a cold request uses the window pass.
 const windowMax = 6
 
@@ -238,39 +223,12 @@ type activityCache struct {
 	fp      string
 	months  map[Month]*actMonth
 	warming bool
+	layout  *tableLayout // where the parts of the source tables are (persist.go)
 }
 
 // externalGroupBy lets the deduplicating pass spill to disk past this many bytes of GROUP BY state
 // (spilling at 1 GB made the 10 M-row pass 1.6× slower).
 const externalGroupBy = 3_000_000_000 // measured: 10.5 M ids fit without spilling under a 4 GB max_memory_usage
-
-func (e *Engine) fingerprint(ctx context.Context, ref *territory.Reference) (string, error) {
-	rows, err := e.conn.Query(ctx, fingerprintSQL, fingerprintTables)
-	if err != nil {
-		return "", err
-	}
-	defer rows.Close()
-	var fp strings.Builder
-	fmt.Fprintf(&fp, "ref:%d;", ref.LoadID)
-	for rows.Next() {
-		var table string
-		var partitions uint64
-		var block int64
-		if err := rows.Scan(&table, &partitions, &block); err != nil {
-			return "", err
-		}
-		fmt.Fprintf(&fp, "%s:%d:%d;", table, partitions, block)
-	}
-	if err := rows.Err(); err != nil {
-		return "", err
-	}
-	var mutations uint64
-	if err := e.conn.QueryRow(ctx, fingerprintMutationsSQL, fingerprintTables).Scan(&mutations); err != nil {
-		return "", err
-	}
-	fmt.Fprintf(&fp, "mut:%d", mutations)
-	return fp.String(), nil
-}
 
 // activities returns the deduplicated activities of at least the months ms (all months when ms is
 // empty): from the memory cache when it is current, else from the aggregates persisted under the
@@ -327,7 +285,7 @@ func (e *Engine) activities(ctx context.Context, ms []Month) (map[Month]*actMont
 		return c.months, nil
 	}
 	c.mu.Unlock()
-	months, err := e.computeAndPersist(ctx, ref, fp)
+	months, err := e.refreshOrCompute(ctx, ref, fp)
 	if err != nil && months != nil {
 		err = nil // the figures are right; persisting them is a best effort here (Refresh reports it)
 	}
@@ -376,7 +334,7 @@ func (e *Engine) fill(ctx context.Context, fp string) error {
 	}
 	c.full.Lock()
 	defer c.full.Unlock()
-	months, err := e.computeAndPersist(ctx, ref, fp)
+	months, err := e.refreshOrCompute(ctx, ref, fp)
 	if err != nil && months != nil {
 		err = nil
 	}
@@ -956,12 +914,74 @@ func (r *request) farFrom(code string, km float64) bool {
 	if !ok {
 		return false
 	}
-	for _, p := range r.places {
-		if p.lat != nil && p.lon != nil && distanceKM(c.Latitude, c.Longitude, *p.lat, *p.lon) <= km {
-			return false
+	g := r.grid(km)
+	// Only the cells that can hold a place within km are read (a national reference has 35 000
+	// communes and ten thousand places: comparing every pair took 80 s). Latitude: |Δφ| ≤ km/R. Longitude:
+	// from the haversine, cos φ1 cos φ2 sin²(Δλ/2) ≤ sin²(km/2R), with |φ2| ≤ |φ1| + km/R.
+	rad := math.Pi / 180
+	dphi := km / earthRadiusKM / rad
+	cosMin := math.Cos(math.Min(90, math.Abs(c.Latitude)+dphi) * rad)
+	dlam := 360.0
+	if s := math.Sin(km/(2*earthRadiusKM)) / math.Sqrt(math.Cos(c.Latitude*rad)*cosMin); cosMin > 1e-9 && s < 1 {
+		dlam = 2 * math.Asin(s) / rad
+	}
+	la0, la1 := int(math.Floor((c.Latitude-dphi)/g.cell)), int(math.Floor((c.Latitude+dphi)/g.cell))
+	lo0, lo1 := int(math.Floor((c.Longitude-dlam)/g.cell)), int(math.Floor((c.Longitude+dlam)/g.cell))
+	if dlam >= 180 || lo1-lo0 > len(g.cells) {
+		lo0, lo1 = math.MinInt32, math.MaxInt32 // near a pole: every longitude
+	}
+	near := func(p place) bool { return distanceKM(c.Latitude, c.Longitude, *p.lat, *p.lon) <= km }
+	if lo0 == math.MinInt32 {
+		for k, ps := range g.cells {
+			if k[0] >= la0 && k[0] <= la1 {
+				for _, p := range ps {
+					if near(p) {
+						return false
+					}
+				}
+			}
+		}
+		return true
+	}
+	for la := la0; la <= la1; la++ {
+		for lo := lo0; lo <= lo1; lo++ {
+			// Longitudes wrap: a cell is also looked for one turn away.
+			for _, w := range []int{0, -1, 1} {
+				for _, p := range g.cells[[2]int{la, lo + w*g.turn}] {
+					if near(p) {
+						return false
+					}
+				}
+			}
 		}
 	}
 	return true
+}
+
+// placeGrid buckets the located places into square cells of cell degrees.
+type placeGrid struct {
+	cell  float64
+	turn  int // cells in 360°
+	cells map[[2]int][]place
+}
+
+func (r *request) grid(km float64) *placeGrid {
+	if g := r.grids[km]; g != nil {
+		return g
+	}
+	cell := math.Max(km/111.0, 0.01)
+	g := &placeGrid{cell: cell, turn: int(math.Round(360 / cell)), cells: map[[2]int][]place{}}
+	for _, p := range r.places {
+		if p.lat != nil && p.lon != nil {
+			k := [2]int{int(math.Floor(*p.lat / cell)), int(math.Floor(*p.lon / cell))}
+			g.cells[k] = append(g.cells[k], p)
+		}
+	}
+	if r.grids == nil {
+		r.grids = map[float64]*placeGrid{}
+	}
+	r.grids[km] = g
+	return g
 }
 
 func (r *request) placeFigures(ctx context.Context, ind catalogue.Indicator, ms []Month, gs []group, out values) error {
