@@ -95,6 +95,10 @@ func (w *Writer) Append(ctx context.Context, values ...any) error {
 		if err := w.wait(); err != nil {
 			return err
 		}
+		// A cancelled run (SIGTERM) hands over no new batch; one handed over is sent to the end (send).
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		rows := w.rows
 		w.rows = w.spare[:0]
 		done := make(chan error, 1)
@@ -128,6 +132,9 @@ func (w *Writer) flush(ctx context.Context) error {
 	if len(w.rows) == 0 {
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := w.send(ctx, w.rows); err != nil {
 		return err
 	}
@@ -140,11 +147,9 @@ func (w *Writer) flush(ctx context.Context) error {
 // was a sixth of the collector's CPU; a column whose values are not all of one supported type goes row
 // by row as before.
 func (w *Writer) send(ctx context.Context, rows [][]any) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	// A batch once started is sent to the end even if the run is cancelled meanwhile (SIGTERM): a send
-	// cut short may still be stored by the server while the run would not count it.
+	// A batch once handed over is sent to the end even if the run is cancelled meanwhile (SIGTERM): a
+	// send cut short may still be stored by the server while the run would not count it. The callers
+	// check for cancellation before handing a batch over.
 	sendCtx := context.WithoutCancel(ctx)
 	query := fmt.Sprintf("INSERT INTO %s (%s)", w.table, strings.Join(w.columns, ", "))
 	err := w.sink.withRetry(ctx, "écriture dans "+w.table, func() error {
