@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -17,7 +18,7 @@ import (
 
 // Config is how to reach the database. Zero values take the defaults of DESIGN §5.
 type Config struct {
-	Addr         string        // host:port of the native protocol, default 127.0.0.1:9000
+	Addr         string        // host:port of the native protocol, default 127.0.0.1:9000; several: comma-separated
 	Database     string        // default "fne"
 	Username     string        // default "default"
 	Password     string        // never logged
@@ -126,7 +127,9 @@ func open(ctx context.Context, c Config, serverDefaultDB bool) (driver.Conn, err
 		db = "default"
 	}
 	opts := &clickhouse.Options{
-		Addr:         []string{c.Addr},
+		// Several comma-separated addresses (the servers of a cluster): the driver connects to the first
+		// that answers and moves to the next one when a connection breaks.
+		Addr:         strings.Split(c.Addr, ","),
 		Auth:         clickhouse.Auth{Database: db, Username: c.Username, Password: c.Password},
 		DialTimeout:  c.DialTimeout,
 		ReadTimeout:  c.QueryTimeout,
