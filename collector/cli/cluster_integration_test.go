@@ -173,32 +173,43 @@ func TestClusterReplicaKilledDuringIngestion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	check := func(node int, when string) {
+	// figures returns, through node, the rows, distinct ids and accompaniments (newest version per id) of
+	// activites, and the engine's a2.accompagnements for the département in October 2026.
+	figures := func(node int) (rows, ids, acc uint64, oct float64) {
 		t.Helper()
 		c := db.Conn(t, node)
-		var rows, ids, acc uint64
 		if err := c.QueryRow(ctx, `SELECT sum(c), count(), sum(a) FROM (
 			SELECT count() AS c, argMax(accompagnements, version) AS a FROM activites GROUP BY id)`).Scan(&rows, &ids, &acc); err != nil {
 			t.Fatal(err)
 		}
-		if ids != n || acc != total {
-			t.Errorf("%s, through n%d: %d distinct ids, %d accompaniments; want %d and %d", when, node, ids, acc, n, total)
-		}
-		t.Logf("%s, through n%d: %d rows for %d ids", when, node, rows, ids)
-		e := engine.New(c, cat).OneShot()
-		rs, err := e.Evaluate(ctx, territory.MustParse("dep:69"), engine.Month{Year: 2026, Month: 10}, "a2.accompagnements")
+		rs, err := engine.New(c, cat).OneShot().Evaluate(ctx, territory.MustParse("dep:69"), engine.Month{Year: 2026, Month: 10}, "a2.accompagnements")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rs[0].Value == nil || *rs[0].Value != float64(october) {
-			t.Errorf("%s, through n%d: a2.accompagnements dep:69 2026-10 = %v, want %d", when, node, rs[0].Value, october)
+		if rs[0].Value == nil {
+			t.Fatalf("n%d: a2.accompagnements sans valeur", node)
 		}
+		return rows, ids, acc, *rs[0].Value
 	}
-	check(3, "n2 down")
+	// n2 down: the survivors hold everything except, possibly, the parts n2 acknowledged in its last
+	// moments and n1 had not fetched yet (replication is asynchronous: they come back with n2, see README
+	// « Mode cluster »). Nothing is doubled: one row per id.
+	rows, ids, acc, _ := figures(3)
+	t.Logf("n2 down, through n3: %d rows for %d ids (%d on n2 only, not yet replicated when it was killed)", rows, ids, n-ids)
+	if rows != ids || ids > n || n-ids > 3*20_000 {
+		t.Errorf("n2 down: %d rows for %d ids; want one row per id and at most 3 batches missing", rows, ids)
+	}
+	_ = acc
 	clustertest.Start(t, 2)
 	restarted = true
 	db.Sync(t)
-	check(2, "n2 back")
+	for _, node := range []int{2, 3} {
+		rows, ids, acc, oct := figures(node)
+		if rows != n || ids != n || acc != total || oct != float64(october) {
+			t.Errorf("n2 back, through n%d: %d rows, %d ids, %d accompaniments, %v in October; want %d, %d, %d, %d",
+				node, rows, ids, acc, oct, n, n, total, october)
+		}
+	}
 	// n2's own replica holds exactly what n1's does.
 	var n1, n2 uint64
 	if err := db.Conn(t, 1).QueryRow(ctx, "SELECT count() FROM activites_local").Scan(&n1); err != nil {

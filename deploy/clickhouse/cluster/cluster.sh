@@ -28,10 +28,12 @@ http_port() { echo $((8200 + $1)); }
 
 ping_node() { curl -fsS --max-time 2 "http://127.0.0.1:$(http_port "$1")/?query=SELECT%201" >/dev/null 2>&1; }
 
+# `ruok` answers imok before the server accepts sessions (ClickHouse then fails to start: its replicated
+# tables need ZooKeeper at load): wait for `srvr` to report a serving mode instead.
 ping_zk() {
   local answer
-  answer=$( (exec 3<>"/dev/tcp/127.0.0.1/$zkport" && printf ruok >&3 && timeout 2 cat <&3) 2>/dev/null || true)
-  [ "$answer" = imok ]
+  answer=$( (exec 3<>"/dev/tcp/127.0.0.1/$zkport" && printf srvr >&3 && timeout 2 cat <&3) 2>/dev/null || true)
+  [[ "$answer" == *"Mode: standalone"* ]]
 }
 
 apt_install() {
@@ -60,12 +62,13 @@ record() { echo "$1 $2" >>"$pids"; }
 pid_of() { [ -f "$pids" ] && awk -v k="$1" '$1 == k { p = $2 } END { if (p) print p }' "$pids"; }
 
 wait_for() {
-  local what=$1 check=$2 log=$3
+  local what=$1 check=$2 log=$3 pid=${4:-}
   for _ in $(seq 1 300); do
     if $check; then return 0; fi
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then break; fi
     sleep 0.2
   done
-  echo "$what n'a pas démarré en 60 s ; dernières lignes du journal :" >&2
+  echo "$what n'a pas démarré ; dernières lignes du journal :" >&2
   tail -n 20 "$log" >&2 2>/dev/null || true
   exit 1
 }
@@ -100,7 +103,7 @@ CFG
       -cp "$cp" org.apache.zookeeper.server.ZooKeeperServerMain "$z/zoo.cfg" >"$z/log/stdout.log" 2>&1 &
     echo $! >"$z/pid")
   record zk "$(cat "$z/pid")"
-  wait_for "ZooKeeper" ping_zk "$z/log/stdout.log"
+  wait_for "ZooKeeper" ping_zk "$z/log/stdout.log" "$(cat "$z/pid")"
   echo "ZooKeeper démarré sur 127.0.0.1:$zkport."
 }
 
@@ -129,7 +132,7 @@ up() {
   mkdir -p "$dir"
   zk_up
   for n in 1 2 3 4; do node_up "$n"; done
-  for n in 1 2 3 4; do wait_for "ClickHouse n$n" "ping_node $n" "$dir/n$n/log/clickhouse-server.err.log"; done
+  for n in 1 2 3 4; do wait_for "ClickHouse n$n" "ping_node $n" "$dir/n$n/log/clickhouse-server.err.log" "$(pid_of "n$n")"; done
   echo "Cluster $name prêt : 2 shards × 2 répliques, TCP 127.0.0.1:9101-9104 (HTTP 8201-8204), ZooKeeper 127.0.0.1:$zkport."
 }
 
@@ -168,7 +171,7 @@ case "${1:-}" in
     kill -KILL "$p"; for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     echo "n$n tué (SIGKILL)." ;;
   start)
-    n=${2:?numéro de nœud}; node_up "$n"; wait_for "ClickHouse n$n" "ping_node $n" "$dir/n$n/log/clickhouse-server.err.log"
+    n=${2:?numéro de nœud}; node_up "$n"; wait_for "ClickHouse n$n" "ping_node $n" "$dir/n$n/log/clickhouse-server.err.log" "$(pid_of "n$n")"
     echo "n$n redémarré." ;;
   *) echo "usage : $0 up|down|status|kill N|start N" >&2; exit 2 ;;
 esac
