@@ -36,78 +36,11 @@ func BenchmarkScale(b *testing.B) {
 	}
 	ctx := context.Background()
 	conn, ref, fresh := benchDB(b)
-	codes := make([]string, 0, len(ref.Communes))
-	lats := make([]float64, 0, len(ref.Communes))
-	lons := make([]float64, 0, len(ref.Communes))
-	for _, c := range ref.Communes {
-		codes = append(codes, c.Code)
-		lats = append(lats, c.Latitude)
-		lons = append(lons, c.Longitude)
-	}
-	exec := func(what, q string, args ...any) {
-		t0 := time.Now()
-		if err := conn.Exec(ctx, q, args...); err != nil {
-			b.Fatalf("%s : %v", what, err)
-		}
-		b.Logf("génération %-15s %6.1f s", what, time.Since(t0).Seconds())
-	}
-	nc := len(codes)
-	if !fresh {
+	if fresh {
+		generateActivities(b, conn, ref, n)
+	} else {
 		b.Logf("base %s réutilisée (FNE_BENCH_DB) : pas de génération", os.Getenv("FNE_BENCH_DB"))
-		goto measure
 	}
-	// Activities: dates 2024-01-01 .. 2026-12-31 (1096 days); a third in a structure.
-	exec("activites", fmt.Sprintf(`INSERT INTO activites (id, version, deleted, modification, creation, type, mediateur_id, date, duree,
-    accompagnements, type_lieu, structure_id, lieu_code_insee, source_input, run_id, ingested_at)
-SELECT lower(concat(hex(cityHash64(number)), hex(cityHash64(number, 1)))) AS id, toUInt64(1) AS version, 0,
-    toDateTime('2024-01-01 00:00:00'), toDateTime('2024-01-01 00:00:00'), 'individuel',
-    concat('med', toString(number %% 4000)), toDate('2024-01-01') + (cityHash64(number, 2) %% 1096), 30,
-    toUInt32(1 + number %% 3), if(number %% 3 = 0, 'lieu_activite', 'domicile'),
-    if(number %% 3 = 0, concat('S', toString(number %% 4000 %% 3000)), ''),
-    if(number %% 3 = 0, '', if(number %% 100 = 7, '01194', arrayElement(?, toUInt32(1 + ((number %% 4000) * 7 + intDiv(number, 4000) %% 3) %% %d)))),
-    'bench', 'bench', now()
-FROM numbers(%d)`, nc, n), codes)
-	// 5 % modified later (version 2): a third of them moved 40 days later, 1 % of all deleted.
-	exec("modifications", fmt.Sprintf(`INSERT INTO activites (id, version, deleted, modification, creation, type, mediateur_id, date, duree,
-    accompagnements, type_lieu, structure_id, lieu_code_insee, source_input, run_id, ingested_at)
-SELECT lower(concat(hex(cityHash64(number)), hex(cityHash64(number, 1)))), toUInt64(2), if(number %% 100 = 0, 1, 0),
-    toDateTime('2024-02-01 00:00:00'), toDateTime('2024-01-01 00:00:00'), 'individuel',
-    concat('med', toString(number %% 4000)),
-    least(toDate('2024-01-01') + (cityHash64(number, 2) %% 1096) + if(number %% 3 = 1, 40, 0), toDate('2026-12-31')), 30,
-    toUInt32(2 + number %% 3), if(number %% 3 = 0, 'lieu_activite', 'domicile'),
-    if(number %% 3 = 0, concat('S', toString(number %% 4000 %% 3000)), ''),
-    if(number %% 3 = 0, '', if(number %% 100 = 7, '01194', arrayElement(?, toUInt32(1 + ((number %% 4000) * 7 + intDiv(number, 4000) %% 3) %% %d)))),
-    'bench', 'bench', now()
-FROM numbers(%d) WHERE number %% 20 = 0 OR number %% 100 = 0`, nc, n), codes)
-	exec("structures", fmt.Sprintf(`INSERT INTO structures (id, version, deleted, code_insee)
-SELECT concat('S', toString(number)), toUInt64(1), 0, arrayElement(?, toUInt32(1 + number %% %d)) FROM numbers(3000)`, nc), codes)
-	exec("lieux", fmt.Sprintf(`INSERT INTO lieux (id, version, deleted, code_insee, latitude, longitude, date_maj)
-SELECT concat('L', toString(number)), toUInt64(1), 0, arrayElement(?, toUInt32(1 + number %% %d)),
-    arrayElement(?, toUInt32(1 + number %% %d)) + 0.01, arrayElement(?, toUInt32(1 + number %% %d)),
-    toDate('2024-06-01') + (number %% 900)
-FROM numbers(2000) WHERE number %% 7 != 3`, nc, nc, nc), codes, lats, lons)
-	exec("consultations", `INSERT INTO consultations (date, lieu_id, consultations, version)
-SELECT toDate('2024-01-01') + (number % 1096), concat('L', toString(intDiv(number, 1096) % 2000)), toUInt32(1 + number % 20), toUInt64(1)
-FROM numbers(1000000)`)
-	exec("rencontres", fmt.Sprintf(`INSERT INTO rencontres (id, version, deleted, date, type, territoire)
-SELECT concat('R', toString(number)), toUInt64(1), 0, toDate('2024-01-01') + (number %% 1096),
-    arrayElement(['echange_pratiques', 'atelier_thematique', 'petit_dejeuner', 'demi_journee_information', 'comite_technique', 'comite_pilotage', 'instance_coordination', 'rencontre_departementale'], toUInt32(1 + number %% 8)),
-    if(number %% 5 = 0, 'dep:69', concat('com:', arrayElement(?, toUInt32(1 + number %% %d))))
-FROM numbers(3000)`, nc), codes)
-	exec("participations", `INSERT INTO participations (rencontre_id, structure_id, version, deleted, structure_type, relais, connait_offre)
-SELECT concat('R', toString(number % 3000)), concat('st', toString(number % 5000)), toUInt64(1), 0,
-    arrayElement(['collectivite', 'association', 'france_services', 'mediatheque', 'ccas', 'autre'], toUInt32(1 + number % 6)),
-    toUInt8(number % 2), if(number % 3 = 0, NULL, toNullable(toUInt8(number % 3 = 1)))
-FROM numbers(30000)`)
-	exec("equipements", fmt.Sprintf(`INSERT INTO equipements (periode, territoire, indicateur, version, deleted, valeur)
-SELECT addMonths(toDate('2024-01-01'), toUInt32(intDiv(number, %[1]d * 13))), concat('com:', arrayElement(?, toUInt32(1 + number %% %[1]d))),
-    arrayElement(['hotspots_wifi_actifs', 'pc_libre_acces', 'points_acces_mobiles', 'structures_reconditionnement_actives', 'pc_reconditionnes_distribues', 'pc_dons', 'pc_ventes_solidaires', 'pc_locations', 'pc_reparations', 'cartes_sim_solidaires', 'box_prix_coutant', 'foyers_equipes', 'foyers_connectes'], toUInt32(1 + intDiv(number, %[1]d) %% 13)),
-    toUInt64(1), 0, toFloat64(number %% 4)
-FROM numbers(%[1]d * 13 * 36)`, nc), codes)
-	exec("jalons", `INSERT INTO jalons (action, jalon, version, deleted, statut)
-SELECT if(number < 10, '2.1', '1.1'), concat('J', toString(number)), toUInt64(1), 0, if(number % 3 = 0, 'realise', 'en_cours') FROM numbers(30)`)
-
-measure:
 	var rows, parts uint64
 	_ = conn.QueryRow(ctx, "SELECT count() FROM activites").Scan(&rows)
 	_ = conn.QueryRow(ctx, "SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = 'activites' AND active").Scan(&parts)
@@ -295,4 +228,76 @@ func benchDB(b *testing.B) (driver.Conn, *territory.Reference, bool) {
 	var n uint64
 	_ = conn.QueryRow(ctx, "SELECT count() FROM activites").Scan(&n)
 	return conn, ref, n == 0
+}
+
+// generateActivities fills the database with the data set of BenchmarkScale (n activities), server-side.
+func generateActivities(b *testing.B, conn driver.Conn, ref *territory.Reference, n int) {
+	ctx := context.Background()
+	codes := make([]string, 0, len(ref.Communes))
+	lats := make([]float64, 0, len(ref.Communes))
+	lons := make([]float64, 0, len(ref.Communes))
+	for _, c := range ref.Communes {
+		codes = append(codes, c.Code)
+		lats = append(lats, c.Latitude)
+		lons = append(lons, c.Longitude)
+	}
+	exec := func(what, q string, args ...any) {
+		t0 := time.Now()
+		if err := conn.Exec(ctx, q, args...); err != nil {
+			b.Fatalf("%s : %v", what, err)
+		}
+		b.Logf("génération %-15s %6.1f s", what, time.Since(t0).Seconds())
+	}
+	nc := len(codes)
+	// Activities: dates 2024-01-01 .. 2026-12-31 (1096 days); a third in a structure.
+	exec("activites", fmt.Sprintf(`INSERT INTO activites (id, version, deleted, modification, creation, type, mediateur_id, date, duree,
+    accompagnements, type_lieu, structure_id, lieu_code_insee, source_input, run_id, ingested_at)
+SELECT lower(concat(hex(cityHash64(number)), hex(cityHash64(number, 1)))) AS id, toUInt64(1) AS version, 0,
+    toDateTime('2024-01-01 00:00:00'), toDateTime('2024-01-01 00:00:00'), 'individuel',
+    concat('med', toString(number %% 4000)), toDate('2024-01-01') + (cityHash64(number, 2) %% 1096), 30,
+    toUInt32(1 + number %% 3), if(number %% 3 = 0, 'lieu_activite', 'domicile'),
+    if(number %% 3 = 0, concat('S', toString(number %% 4000 %% 3000)), ''),
+    if(number %% 3 = 0, '', if(number %% 100 = 7, '01194', arrayElement(?, toUInt32(1 + ((number %% 4000) * 7 + intDiv(number, 4000) %% 3) %% %d)))),
+    'bench', 'bench', now()
+FROM numbers(%d)`, nc, n), codes)
+	// 5 % modified later (version 2): a third of them moved 40 days later, 1 % of all deleted.
+	exec("modifications", fmt.Sprintf(`INSERT INTO activites (id, version, deleted, modification, creation, type, mediateur_id, date, duree,
+    accompagnements, type_lieu, structure_id, lieu_code_insee, source_input, run_id, ingested_at)
+SELECT lower(concat(hex(cityHash64(number)), hex(cityHash64(number, 1)))), toUInt64(2), if(number %% 100 = 0, 1, 0),
+    toDateTime('2024-02-01 00:00:00'), toDateTime('2024-01-01 00:00:00'), 'individuel',
+    concat('med', toString(number %% 4000)),
+    least(toDate('2024-01-01') + (cityHash64(number, 2) %% 1096) + if(number %% 3 = 1, 40, 0), toDate('2026-12-31')), 30,
+    toUInt32(2 + number %% 3), if(number %% 3 = 0, 'lieu_activite', 'domicile'),
+    if(number %% 3 = 0, concat('S', toString(number %% 4000 %% 3000)), ''),
+    if(number %% 3 = 0, '', if(number %% 100 = 7, '01194', arrayElement(?, toUInt32(1 + ((number %% 4000) * 7 + intDiv(number, 4000) %% 3) %% %d)))),
+    'bench', 'bench', now()
+FROM numbers(%d) WHERE number %% 20 = 0 OR number %% 100 = 0`, nc, n), codes)
+	exec("structures", fmt.Sprintf(`INSERT INTO structures (id, version, deleted, code_insee)
+SELECT concat('S', toString(number)), toUInt64(1), 0, arrayElement(?, toUInt32(1 + number %% %d)) FROM numbers(3000)`, nc), codes)
+	exec("lieux", fmt.Sprintf(`INSERT INTO lieux (id, version, deleted, code_insee, latitude, longitude, date_maj)
+SELECT concat('L', toString(number)), toUInt64(1), 0, arrayElement(?, toUInt32(1 + number %% %d)),
+    arrayElement(?, toUInt32(1 + number %% %d)) + 0.01, arrayElement(?, toUInt32(1 + number %% %d)),
+    toDate('2024-06-01') + (number %% 900)
+FROM numbers(2000) WHERE number %% 7 != 3`, nc, nc, nc), codes, lats, lons)
+	exec("consultations", `INSERT INTO consultations (date, lieu_id, consultations, version)
+SELECT toDate('2024-01-01') + (number % 1096), concat('L', toString(intDiv(number, 1096) % 2000)), toUInt32(1 + number % 20), toUInt64(1)
+FROM numbers(1000000)`)
+	exec("rencontres", fmt.Sprintf(`INSERT INTO rencontres (id, version, deleted, date, type, territoire)
+SELECT concat('R', toString(number)), toUInt64(1), 0, toDate('2024-01-01') + (number %% 1096),
+    arrayElement(['echange_pratiques', 'atelier_thematique', 'petit_dejeuner', 'demi_journee_information', 'comite_technique', 'comite_pilotage', 'instance_coordination', 'rencontre_departementale'], toUInt32(1 + number %% 8)),
+    if(number %% 5 = 0, 'dep:69', concat('com:', arrayElement(?, toUInt32(1 + number %% %d))))
+FROM numbers(3000)`, nc), codes)
+	exec("participations", `INSERT INTO participations (rencontre_id, structure_id, version, deleted, structure_type, relais, connait_offre)
+SELECT concat('R', toString(number % 3000)), concat('st', toString(number % 5000)), toUInt64(1), 0,
+    arrayElement(['collectivite', 'association', 'france_services', 'mediatheque', 'ccas', 'autre'], toUInt32(1 + number % 6)),
+    toUInt8(number % 2), if(number % 3 = 0, NULL, toNullable(toUInt8(number % 3 = 1)))
+FROM numbers(30000)`)
+	exec("equipements", fmt.Sprintf(`INSERT INTO equipements (periode, territoire, indicateur, version, deleted, valeur)
+SELECT addMonths(toDate('2024-01-01'), toUInt32(intDiv(number, %[1]d * 13))), concat('com:', arrayElement(?, toUInt32(1 + number %% %[1]d))),
+    arrayElement(['hotspots_wifi_actifs', 'pc_libre_acces', 'points_acces_mobiles', 'structures_reconditionnement_actives', 'pc_reconditionnes_distribues', 'pc_dons', 'pc_ventes_solidaires', 'pc_locations', 'pc_reparations', 'cartes_sim_solidaires', 'box_prix_coutant', 'foyers_equipes', 'foyers_connectes'], toUInt32(1 + intDiv(number, %[1]d) %% 13)),
+    toUInt64(1), 0, toFloat64(number %% 4)
+FROM numbers(%[1]d * 13 * 36)`, nc), codes)
+	exec("jalons", `INSERT INTO jalons (action, jalon, version, deleted, statut)
+SELECT if(number < 10, '2.1', '1.1'), concat('J', toString(number)), toUInt64(1), 0, if(number % 3 = 0, 'realise', 'en_cours') FROM numbers(30)`)
+
 }

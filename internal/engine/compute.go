@@ -202,21 +202,6 @@ const editedElsewhereSQL = `UNION ALL
                    toUInt64(0) AS mh
             FROM activites PREWHERE modification > creation WHERE NOT (%s)`
 
-// fingerprintSQL identifies the content of activites and structures from metadata only (no scan, a few
-// ms at any size): per table, the number of partitions and the highest block number of its active parts.
-// Every INSERT takes a new block number (a table-wide counter), so the maximum grows with each insert,
-// and a merge keeps it (a merged part spans the block numbers of its sources): background merges —
-// which may collapse duplicates of the ReplacingMergeTree but never change figures — do not invalidate
-// the aggregates. A dropped partition changes the partition count; mutations (ALTER DELETE/UPDATE, not
-// used by the collectors) are counted apart. Blind spot, documented: a table dropped and recreated, or
-// truncated before a server restart, then refilled with exactly as many inserts and partitions.
-const fingerprintSQL = `SELECT table, uniqExact(partition_id), max(max_block_number)
-FROM system.parts
-WHERE database = currentDatabase() AND active AND has(?, table)
-GROUP BY table ORDER BY table`
-
-const fingerprintMutationsSQL = `SELECT count() FROM system.mutations WHERE database = currentDatabase() AND has(?, table)`
-
 // windowMax is the number of months up to which a cold request uses the window pass.
 const windowMax = 6
 
@@ -238,39 +223,12 @@ type activityCache struct {
 	fp      string
 	months  map[Month]*actMonth
 	warming bool
+	layout  *tableLayout // where the parts of the source tables are (persist.go)
 }
 
 // externalGroupBy lets the deduplicating pass spill to disk past this many bytes of GROUP BY state
 // (spilling at 1 GB made the 10 M-row pass 1.6× slower).
 const externalGroupBy = 3_000_000_000 // measured: 10.5 M ids fit without spilling under a 4 GB max_memory_usage
-
-func (e *Engine) fingerprint(ctx context.Context, ref *territory.Reference) (string, error) {
-	rows, err := e.conn.Query(ctx, fingerprintSQL, fingerprintTables)
-	if err != nil {
-		return "", err
-	}
-	defer rows.Close()
-	var fp strings.Builder
-	fmt.Fprintf(&fp, "ref:%d;", ref.LoadID)
-	for rows.Next() {
-		var table string
-		var partitions uint64
-		var block int64
-		if err := rows.Scan(&table, &partitions, &block); err != nil {
-			return "", err
-		}
-		fmt.Fprintf(&fp, "%s:%d:%d;", table, partitions, block)
-	}
-	if err := rows.Err(); err != nil {
-		return "", err
-	}
-	var mutations uint64
-	if err := e.conn.QueryRow(ctx, fingerprintMutationsSQL, fingerprintTables).Scan(&mutations); err != nil {
-		return "", err
-	}
-	fmt.Fprintf(&fp, "mut:%d", mutations)
-	return fp.String(), nil
-}
 
 // activities returns the deduplicated activities of at least the months ms (all months when ms is
 // empty): from the memory cache when it is current, else from the aggregates persisted under the

@@ -4,8 +4,12 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"sort"
 	"testing"
 	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/sdaasp-rhone/fne/internal/chtest"
 	"github.com/sdaasp-rhone/fne/internal/territory"
@@ -156,7 +160,7 @@ func TestPrunePersisted(t *testing.T) {
 		// and beyond the 3 kept (e, d, c).
 		nowFunc = func() time.Time { return t0.Add(time.Duration(2*i) * time.Hour) }
 		months := map[Month]*actMonth{{2026, 10}: {total: uint64(i + 1), communes: map[string]*communeAgg{"69264": {acc: uint64(i + 1), n: uint64(i + 1)}}, meds: map[uint64][]string{42: {"69264"}}}}
-		if err := x.persist(ctx, fp, months); err != nil {
+		if err := x.writeSet(ctx, fp, nil, nil, months, nil, nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := conn.Exec(ctx, "OPTIMIZE TABLE activites_agregats FINAL"); err != nil { // run the mutation now (18.16 applies it on merge)
@@ -184,4 +188,180 @@ func TestPrunePersisted(t *testing.T) {
 			t.Errorf("empreinte %s : %d lignes, attendu %d", fp, n, want)
 		}
 	}
+}
+
+// TestIncrementalRefresh: after a full Refresh, a collection adds, moves (across months, one leaving its
+// month empty), deletes activities and relocates a structure; the incremental Refresh recomputes only the
+// months concerned and its persisted set equals, row for row, a full pass over the same data.
+func TestIncrementalRefresh(t *testing.T) {
+	e, conn, _ := newTestEngine(t)
+	ctx := context.Background()
+	defer func(s float64) { incrementalShare = s }(incrementalShare)
+	incrementalShare = 1 // the fixture has few months: let most of them be recomputed incrementally
+	loadFixture(t, conn)
+	loadLateArrivals(t, conn)
+	created := chtest.Day("2024-01-01")
+	act := func(id string, ver uint64, del uint8, date, med string, acc uint32, tl, sid, lci string) []any {
+		return []any{id, ver, del, chtest.Day(date), med, acc, tl, sid, lci, created, created.AddDate(0, 0, int(ver)-1)}
+	}
+	chtest.Insert(t, conn, insAct,
+		act("A21", 1, 0, "2026-06-15", "m4", 5, "lieu_activite", "S1", ""), // S1 relocates below
+		act("A22", 1, 0, "2026-05-20", "m2", 1, "domicile", "", "69092"),   // alone in May; moves below
+	)
+	x := New(conn, e.cat)
+	x.noWarm = true
+	info, err := x.RefreshReport(ctx)
+	if err != nil || !info.Full {
+		t.Fatalf("premier Refresh : %+v %v, attendu une passe complète", info, err)
+	}
+
+	// The collection.
+	chtest.Insert(t, conn, insAct,
+		act("A20", 1, 0, "2026-09-12", "m3", 3, "domicile", "", "69092"),  // new in September
+		act("A13", 2, 0, "2026-10-25", "m1", 2, "domicile", "", "69264"),  // 2025-10 → 2026-10
+		act("A11", 2, 1, "2026-10-13", "m9", 10, "domicile", "", "69243"), // deleted
+		act("A22", 2, 0, "2026-11-03", "m2", 1, "domicile", "", "69092"),  // 2026-05 (left empty) → 2026-11
+	)
+	chtest.Insert(t, conn, insStr, []any{"S1", uint64(2), uint8(0), "69027"}) // S1 moves to Brignais
+	info, err = x.RefreshReport(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Partitions that received rows: 2026-09, 2026-10, 2026-11, and S1's activities: 2026-06 (A21),
+	// 2026-10 (A2); other versions of the edited rows of those partitions: 2025-10 (A13 v1), 2026-05
+	// (A22 v1), 2026-07 (A8 v1; A8 v2 is in October). Not 2026-08 (A7 v2, whose v1 is in October, is
+	// not in a changed partition: October is recomputed with it anyway).
+	want := []Month{{2025, 10}, {2026, 5}, {2026, 6}, {2026, 7}, {2026, 9}, {2026, 10}, {2026, 11}}
+	if info.Full || fmt.Sprint(info.Months) != fmt.Sprint(want) {
+		t.Fatalf("Refresh incrémental : %+v, attendu les mois %v", info, want)
+	}
+	ref, err := x.Reference(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp, err := x.fingerprint(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := x.loadPersisted(ctx, fp, nil)
+	if err != nil || !ok {
+		t.Fatalf("agrégats persistés : %v %v", ok, err)
+	}
+	full, err := x.passActivities(ctx, ref, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareMonths(t, got, full)
+
+	agg := func(y int, m time.Month, code string) communeAgg {
+		if am := got[Month{y, m}]; am != nil && am.communes[code] != nil {
+			return *am.communes[code]
+		}
+		return communeAgg{}
+	}
+	for _, c := range []struct {
+		y      int
+		m      time.Month
+		code   string
+		acc, n uint64
+		why    string
+	}{
+		{2025, 10, "69264", 0, 0, "A13 left"},
+		{2025, 10, "69027", 6, 1, "A14"},
+		{2026, 10, "69264", 5, 2, "A1 3 + A13 2 (A2 left with S1)"},
+		{2026, 10, "69027", 8, 3, "A3 5 + A8 1 + A2 2 (S1 now in Brignais)"},
+		{2026, 10, "69243", 0, 0, "A11 deleted"},
+		{2026, 6, "69027", 5, 1, "A21 through S1"},
+		{2026, 6, "69264", 0, 0, "S1 left Villefranche"},
+		{2026, 9, "69092", 3, 1, "A20"},
+		{2026, 11, "69092", 1, 1, "A22 moved in"},
+	} {
+		if a := agg(c.y, c.m, c.code); a.acc != c.acc || a.n != c.n {
+			t.Errorf("%d-%02d %s : %d accompagnements / %d activités, attendu %d / %d (%s)", c.y, c.m, c.code, a.acc, a.n, c.acc, c.n, c.why)
+		}
+	}
+	if am := got[Month{2026, 5}]; am != nil && am.total != 0 {
+		t.Errorf("2026-05 : %d activités, attendu 0 (A22 est partie en novembre)", am.total)
+	}
+	// Counsellor m1 in October: A1 and A13 in Villefranche, A2 in Brignais.
+	if cs := got[Month{2026, 10}].meds[cityHash(t, conn, "m1")]; fmt.Sprint(sorted(cs)) != "[69027 69264]" {
+		t.Errorf("communes de m1 en octobre : %v, attendu [69027 69264]", cs)
+	}
+
+	// A merge changes no state: nothing to do.
+	if err := conn.Exec(ctx, "OPTIMIZE TABLE activites FINAL"); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := x.RefreshReport(ctx); err != nil || !info.UpToDate {
+		t.Errorf("Refresh après fusion : %+v %v, attendu à jour", info, err)
+	}
+	// Structures collected again, unchanged: a new state, no month recomputed, the set copied whole.
+	chtest.Insert(t, conn, insStr, []any{"S1", uint64(3), uint8(0), "69027"})
+	info, err = x.RefreshReport(ctx)
+	if err != nil || info.Full || len(info.Months) != 0 {
+		t.Fatalf("Refresh après structures inchangées : %+v %v, attendu aucun mois", info, err)
+	}
+	fp2, _ := x.fingerprint(ctx, ref)
+	again, ok, err := x.loadPersisted(ctx, fp2, nil)
+	if err != nil || !ok || fp2 == fp {
+		t.Fatalf("agrégats copiés : %v %v (empreinte %s → %s)", ok, err, fp, fp2)
+	}
+	compareMonths(t, again, full)
+}
+
+// compareMonths reports every difference between two sets of month aggregates.
+func compareMonths(t *testing.T, got, want map[Month]*actMonth) {
+	t.Helper()
+	nonEmpty := func(ms map[Month]*actMonth) []Month {
+		var out []Month
+		for m, am := range ms {
+			if am.total > 0 || len(am.communes) > 0 {
+				out = append(out, m)
+			}
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
+		return out
+	}
+	if a, b := fmt.Sprint(nonEmpty(got)), fmt.Sprint(nonEmpty(want)); a != b {
+		t.Errorf("mois : %s, passe complète %s", a, b)
+	}
+	for m, w := range want {
+		g := got[m]
+		if g == nil {
+			g = newActMonth()
+		}
+		if g.total != w.total {
+			t.Errorf("%s : total %d, passe complète %d", m, g.total, w.total)
+		}
+		for code, wc := range w.communes {
+			if gc := g.communes[code]; gc == nil || *gc != *wc {
+				t.Errorf("%s commune %q : %+v, passe complète %+v", m, code, gc, wc)
+			}
+		}
+		if len(g.communes) != len(w.communes) {
+			t.Errorf("%s : %d communes, passe complète %d", m, len(g.communes), len(w.communes))
+		}
+		for med, wc := range w.meds {
+			if a, b := fmt.Sprint(sorted(g.meds[med])), fmt.Sprint(sorted(wc)); a != b {
+				t.Errorf("%s conseiller %d : %s, passe complète %s", m, med, a, b)
+			}
+		}
+		if len(g.meds) != len(w.meds) {
+			t.Errorf("%s : %d conseillers, passe complète %d", m, len(g.meds), len(w.meds))
+		}
+	}
+}
+
+func sorted(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
+
+func cityHash(t *testing.T, conn driver.Conn, s string) uint64 {
+	var h uint64
+	if err := conn.QueryRow(context.Background(), "SELECT cityHash64(?)", s).Scan(&h); err != nil {
+		t.Fatal(err)
+	}
+	return h
 }
