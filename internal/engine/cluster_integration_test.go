@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -184,7 +185,7 @@ func TestClusterAggregatesFingerprint(t *testing.T) {
 		}
 	}
 	for shard, id := range byShard {
-		acc := uint32(4 + 2*shard) // 4 on shard 01, 6 on shard 02
+		acc := uint32(4 + 2*shard)                             // 4 on shard 01, 6 on shard 02
 		chtest.Insert(t, db.Conn(t, 3-2*int(shard)+1), insAct, // shard 01 through n4, shard 02 through n2
 			[]any{id, uint64(1), uint8(0), created, "m1", acc, "domicile", "", "69264", created, created})
 	}
@@ -203,5 +204,79 @@ func TestClusterAggregatesFingerprint(t *testing.T) {
 	db.Sync(t)
 	if m := markers(); m != 2 {
 		t.Errorf("after the new activities and a Refresh: %d sets, want 2", m)
+	}
+}
+
+// Old fingerprints are pruned on a cluster too (mutations exist only on the replicated local tables, not
+// on a Distributed one): five collections, each followed by a Refresh through another node, with
+// pruneAge 0 so that only the keptFingerprints newest sets stay; the figures stay right all along.
+func TestClusterAggregatesPrune(t *testing.T) {
+	ctx := context.Background()
+	cat, err := catalogue.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := clusterFixture(t)
+	oldAge, oldNow := pruneAge, nowFunc
+	t.Cleanup(func() { pruneAge, nowFunc = oldAge, oldNow })
+	pruneAge = 0
+	t0 := chtest.Day("2026-11-01")
+	step := 0
+	nowFunc = func() time.Time { step++; return t0.Add(time.Duration(step) * time.Minute) }
+	created := chtest.Day("2026-10-26")
+	// C1 in October 2026: 5 (see TestClusterAggregatesFingerprint), then +1 per collection: 6, 7, 8, 9, 10.
+	for i := 1; i <= 5; i++ {
+		chtest.Insert(t, db.Conn(t, (i%clustertest.Nodes)+1), insAct,
+			[]any{fmt.Sprintf("P%d", i), uint64(1), uint8(0), created, "m1", uint32(1), "domicile", "", "69264", created, created})
+		db.Sync(t)
+		e := New(db.Conn(t, ((i+1)%clustertest.Nodes)+1), cat)
+		e.noWarm = true
+		if err := e.Refresh(ctx); err != nil {
+			t.Fatalf("Refresh after collection %d: %v", i, err)
+		}
+		ps, err := e.Series(ctx, "a2.accompagnements", territory.MustParse(c1), Month{2025, 11}, Month{2026, 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := *ps[len(ps)-1].Value, float64(5+i); got != want {
+			t.Errorf("collection %d: C1 2026-10 = %v, want %v", i, got, want)
+		}
+	}
+	// A replica down (n4): a sixth collection and its Refresh through n1 still succeed; the prune's wait for
+	// n4 is abandoned after pruneDDLTimeout, and n4 runs it when it is back. C1: 5 + 6 = 11.
+	clustertest.Kill(t, 4)
+	chtest.Insert(t, db.Conn(t, 1), insAct,
+		[]any{"P6", uint64(1), uint8(0), created, "m1", uint32(1), "domicile", "", "69264", created, created})
+	e := New(db.Conn(t, 1), cat)
+	e.noWarm = true
+	start := time.Now()
+	err = e.Refresh(ctx)
+	took := time.Since(start)
+	clustertest.Start(t, 4)
+	if err != nil {
+		t.Fatalf("Refresh with n4 down: %v", err)
+	}
+	t.Logf("Refresh with n4 down: %v", took)
+	ps, err := e.Series(ctx, "a2.accompagnements", territory.MustParse(c1), Month{2025, 11}, Month{2026, 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := *ps[len(ps)-1].Value; got != 11 {
+		t.Errorf("with n4 down: C1 2026-10 = %v, want 11", got)
+	}
+	// Mutations are asynchronous: wait for them, then count the sets left.
+	var sets uint64
+	for try := 0; try < 300; try++ {
+		db.Sync(t)
+		if err := db.Conn(t, 1).QueryRow(ctx, "SELECT uniqExact(fingerprint) FROM activites_agregats").Scan(&sets); err != nil {
+			t.Fatal(err)
+		}
+		if sets <= keptFingerprints {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if sets != keptFingerprints {
+		t.Errorf("%d fingerprints left after pruning, want %d", sets, keptFingerprints)
 	}
 }
