@@ -1,9 +1,12 @@
 package migrate
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
 var (
@@ -37,8 +40,10 @@ var recordKeys = map[string]string{
 //     the engine's argMax per key deduplicate within one shard, and re-ingesting a record replaces it
 //     where it already is. Readers and writers keep using T.
 //
-// ALTER TABLE T is applied ON CLUSTER to T_local, and also to T when it changes columns (the Distributed
-// table must expose them); mutations (DELETE/UPDATE) only exist on T_local.
+// ALTER TABLE T is applied ON CLUSTER to T_local (mutations, DELETE/UPDATE, only exist there). When it
+// changes columns, the Distributed T must expose them too, but 18.16 refuses ALTER … ON CLUSTER on a
+// table that is not replicated in a cluster whose shards are ("Table T isn't replicated, but shard #2 is
+// replicated according to its cluster definition"): Apply then recreates T (see recreateDistributed).
 func Rewrite(stmt string, o Options) []string {
 	if o.Cluster == "" {
 		return []string{stmt}
@@ -47,11 +52,7 @@ func Rewrite(stmt string, o Options) []string {
 	db := o.Database
 	if m := alterTable.FindStringSubmatch(stmt); m != nil {
 		name, rest := m[2], m[3]
-		out := []string{fmt.Sprintf("ALTER TABLE %s.%s_local ON CLUSTER %s %s", db, name, q, rest)}
-		if columnAlter.MatchString(strings.TrimSpace(rest)) {
-			out = append(out, fmt.Sprintf("ALTER TABLE %s.%s ON CLUSTER %s %s", db, name, q, rest))
-		}
-		return out
+		return []string{fmt.Sprintf("ALTER TABLE %s.%s_local ON CLUSTER %s %s", db, name, q, rest)}
 	}
 	m := createTable.FindStringSubmatchIndex(stmt)
 	if m == nil {
@@ -75,6 +76,40 @@ func Rewrite(stmt string, o Options) []string {
 	dist := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s ON CLUSTER %s AS %s.%s ENGINE = Distributed(%s, %s, %s, %s)",
 		db, name, q, db, local, q, quoteIdent(db), quoteIdent(local), shardingKey(name, stmt))
 	return []string{body, dist}
+}
+
+// alteredColumns returns the table whose columns stmt changes, if it does.
+func alteredColumns(stmt string) (string, bool) {
+	m := alterTable.FindStringSubmatch(stmt)
+	if m == nil || !columnAlter.MatchString(strings.TrimSpace(m[3])) {
+		return "", false
+	}
+	return m[2], true
+}
+
+// recreateDistributed drops and recreates, ON CLUSTER, the Distributed table name over name_local with
+// the same engine (cluster, database, sharding key), so that it takes the local table's new columns. It
+// holds no data: the cluster inserts synchronously (insert_distributed_sync, see
+// deploy/clickhouse/cluster/users.xml), so no block waits in its queue; readers and writers see it
+// missing for the moment between the two statements.
+func recreateDistributed(ctx context.Context, conn driver.Conn, o Options, name string) error {
+	var engine string
+	if err := conn.QueryRow(ctx, "SELECT engine_full FROM system.tables WHERE database = ? AND name = ?", o.Database, name).Scan(&engine); err != nil {
+		return fmt.Errorf("table distribuée %s introuvable : %w", name, err)
+	}
+	if !strings.HasPrefix(engine, "Distributed(") {
+		return fmt.Errorf("la table %s n'est pas distribuée (%s)", name, engine)
+	}
+	q := quoteIdent(o.Cluster)
+	for _, s := range []string{
+		fmt.Sprintf("DROP TABLE IF EXISTS %s.%s ON CLUSTER %s", o.Database, name, q),
+		fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s ON CLUSTER %s AS %s.%s_local ENGINE = %s", o.Database, name, q, o.Database, name, engine),
+	} {
+		if err := conn.Exec(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // shardingKey is cityHash64 over the record key of table name (see Rewrite).

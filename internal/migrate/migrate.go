@@ -131,6 +131,11 @@ func Apply(ctx context.Context, conn driver.Conn, migrations []Migration, opts O
 					return res, fmt.Errorf("migration %04d_%s, instruction %d : %w", m.Version, m.Name, i+1, err)
 				}
 			}
+			if table, ok := alteredColumns(stmt); ok && opts.Cluster != "" {
+				if err := recreateDistributed(ctx, conn, opts, table); err != nil {
+					return res, fmt.Errorf("migration %04d_%s, instruction %d : %w", m.Version, m.Name, i+1, err)
+				}
+			}
 		}
 		batch, err := conn.PrepareBatch(ctx, "INSERT INTO schema_migrations (version, name, checksum, applied_at)")
 		if err != nil {
