@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sdaasp-rhone/fne/internal/catalogue"
+	"github.com/sdaasp-rhone/fne/internal/chtest"
 	"github.com/sdaasp-rhone/fne/internal/clustertest"
 	"github.com/sdaasp-rhone/fne/internal/engine"
 	"github.com/sdaasp-rhone/fne/internal/territory"
@@ -220,5 +221,39 @@ func TestClusterReplicaKilledDuringIngestion(t *testing.T) {
 	}
 	if n1 != n2 || n1 == 0 {
 		t.Errorf("shard 01: n1 holds %d rows, n2 %d", n1, n2)
+	}
+}
+
+// `fne demo` (every source, 24 months, deliberate bad rows) ingested through two nodes of the cluster and
+// into the single server: `fne indicators` prints the same scorecard for the département, an EPCI and a
+// commune, read through a third node.
+func TestClusterDemoMatchesSingleServer(t *testing.T) {
+	run := func(args ...string) string {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		start := time.Now()
+		if code := Main(context.Background(), args, &stdout, &stderr); code != 0 {
+			t.Fatalf("fne %v : code %d\n%s%s", args, code, stdout.String(), stderr.String())
+		}
+		t.Logf("fne %s … --addr %s : %v", args[0], args[len(args)-3], time.Since(start).Round(time.Millisecond))
+		return stdout.String()
+	}
+	single := chtest.Empty(t)
+	db := clustertest.Empty(t)
+	clusterMigrate(t, db, 1)
+	dir := t.TempDir()
+	run("migrate", "--addr", single.Config.Addr, "--database", single.Config.Database)
+	run("demo", "--dir", filepath.Join(dir, "s"), "--end", "2026-10", "--addr", single.Config.Addr, "--database", single.Config.Database)
+	run("demo", "--dir", filepath.Join(dir, "c"), "--end", "2026-10", "--addr", clustertest.Addr(2)+","+clustertest.Addr(3), "--database", db.Name)
+	db.Sync(t)
+	for _, terr := range []string{"dep:69", "epci:200040566", "com:69264"} {
+		want := run("indicators", "--territory", terr, "--period", "2026-10", "--addr", single.Config.Addr, "--database", single.Config.Database)
+		got := run("indicators", "--territory", terr, "--period", "2026-10", "--addr", clustertest.Addr(4), "--database", db.Name)
+		if !strings.Contains(want, "Accompagnements réalisés") {
+			t.Fatalf("single server %s:\n%s", terr, want)
+		}
+		if got != want {
+			t.Errorf("%s: cluster\n%s\nsingle server\n%s", terr, got, want)
+		}
 	}
 }
