@@ -49,10 +49,11 @@ cluster-down:
 	$(CLUSTER) down
 
 ## test-cluster: the cluster tests (build tags integration + cluster) on a cluster started and stopped
-## here, compared with the single server (started too if absent).
+## here, compared with the single server (started too if absent). -p 1: the packages share the cluster,
+## and some kill one of its servers.
 test-cluster:
 	@$(CLUSTER) up
-	@$(WITH_CH) $(GO) test -tags 'integration cluster' -count=1 -timeout 15m -run '^TestCluster' $(CLUSTER_TEST_PKGS); \
+	@$(WITH_CH) $(GO) test -p 1 -tags 'integration cluster' -count=1 -timeout 15m -run '^TestCluster' $(CLUSTER_TEST_PKGS); \
 	  rc=$$?; $(CLUSTER) down; exit $$rc
 
 ## bench: performance benchmarks against the real server (prints the ratios of the issues).
