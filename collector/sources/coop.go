@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -484,48 +485,31 @@ func (c *coopCollector) Collect(ctx context.Context, in ingest.Input, sink *inge
 	}
 	w := sink.Writer(c.spec.table, c.spec.columns...)
 
-	// Reading and validating run in their own goroutine, ahead of the writes: while a batch is being
-	// sent to ClickHouse (synchronously, by the Writer), the next records are parsed instead of waiting.
-	// The channel holds a few chunks only, so memory stays bounded whatever the input size.
+	// Reading runs in its own goroutine, ahead of the writes, and hands records in chunks to one parsing
+	// worker per core (parseAhead); chunks come back in input order, so rejects keep their order and
+	// numbering. The channels hold a few chunks only, so memory stays bounded whatever the input size.
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	chunks := make(chan []coopItem, 8)
 	var (
 		prodErr error
 		newest  time.Time
 	)
+	jobs := make(chan *coopJob, 2*coopWorkers())
+	chunks := c.parseAhead(pctx, sch, in.Now, jobs, &newest)
 	go func() {
-		defer close(chunks)
-		chunk := make([]coopItem, 0, coopChunk)
-		send := func() error {
-			select {
-			case chunks <- chunk:
-				chunk = make([]coopItem, 0, coopChunk)
-				return nil
-			case <-pctx.Done():
-				return pctx.Err()
-			}
-		}
+		defer close(jobs)
+		job := newCoopJob(1)
 		n := 0
 		handle := func(raw json.RawMessage) error {
 			n++
-			row, mod, id, rerr := c.spec.parse(sch, raw, in.Now)
-			if rerr != nil {
-				if id == "" {
-					id = fmt.Sprintf("élément %d", n)
+			job.add(raw)
+			if len(job.ends) == coopChunk {
+				select {
+				case jobs <- job:
+				case <-pctx.Done():
+					return pctx.Err()
 				}
-				if len(raw) > coopMaxRaw {
-					raw = raw[:coopMaxRaw]
-				}
-				chunk = append(chunk, coopItem{reject: &coopRejectItem{id, rerr.field, rerr.reason, string(raw)}})
-			} else {
-				if mod.After(newest) {
-					newest = mod
-				}
-				chunk = append(chunk, coopItem{row: row})
-			}
-			if len(chunk) == coopChunk {
-				return send()
+				job = newCoopJob(n + 1)
 			}
 			return nil
 		}
@@ -534,8 +518,12 @@ func (c *coopCollector) Collect(ctx context.Context, in ingest.Input, sink *inge
 		} else {
 			prodErr = c.collectFile(in.Location, handle)
 		}
-		if prodErr == nil && len(chunk) > 0 {
-			prodErr = send()
+		if prodErr == nil && len(job.ends) > 0 {
+			select {
+			case jobs <- job:
+			case <-pctx.Done():
+				prodErr = pctx.Err()
+			}
 		}
 	}()
 	for chunk := range chunks {
@@ -562,8 +550,107 @@ func (c *coopCollector) Collect(ctx context.Context, in ingest.Input, sink *inge
 	return nil
 }
 
-// coopChunk is how many records the reader hands to the writer at once.
+// coopChunk is how many records the reader hands to a parsing worker, and the writer, at once.
 const coopChunk = 512
+
+func coopWorkers() int { return max(1, runtime.GOMAXPROCS(0)) }
+
+// coopJob is a chunk of raw records (copied: the reader's buffer is reused) and, once parsed, its items.
+type coopJob struct {
+	first  int // element number of the first record (1-based), for rejects without an id
+	buf    []byte
+	ends   []int
+	items  []coopItem
+	newest time.Time
+	done   chan struct{}
+}
+
+func newCoopJob(first int) *coopJob {
+	return &coopJob{first: first, buf: make([]byte, 0, 512<<10), ends: make([]int, 0, coopChunk), done: make(chan struct{})}
+}
+
+func (j *coopJob) add(raw []byte) {
+	j.buf = append(j.buf, raw...)
+	j.ends = append(j.ends, len(j.buf))
+}
+
+// parseAhead parses the jobs on coopWorkers goroutines and returns their items in job order; newest is
+// the latest modification of the valid records, final once the returned channel is closed.
+func (c *coopCollector) parseAhead(ctx context.Context, sch *jsonschema.Schema, now time.Time, jobs <-chan *coopJob, newest *time.Time) <-chan []coopItem {
+	out := make(chan []coopItem, 4)
+	ordered := make(chan *coopJob, 2*coopWorkers())
+	work := make(chan *coopJob, coopWorkers())
+	for i := 0; i < coopWorkers(); i++ {
+		go func() {
+			for j := range work {
+				c.parseJob(sch, now, j)
+				close(j.done)
+			}
+		}()
+	}
+	// Dispatch keeps the input order in ordered while the workers take jobs as they come.
+	go func() {
+		defer close(ordered)
+		defer close(work)
+		for j := range jobs {
+			select {
+			case ordered <- j:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case work <- j:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() {
+		defer close(out)
+		for j := range ordered {
+			select {
+			case <-j.done:
+			case <-ctx.Done():
+				return
+			}
+			if j.newest.After(*newest) {
+				*newest = j.newest
+			}
+			select {
+			case out <- j.items:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// parseJob validates and maps the records of one job.
+func (c *coopCollector) parseJob(sch *jsonschema.Schema, now time.Time, j *coopJob) {
+	j.items = make([]coopItem, 0, len(j.ends))
+	start := 0
+	for k, end := range j.ends {
+		raw := j.buf[start:end:end]
+		start = end
+		row, mod, id, rerr := c.spec.parse(sch, raw, now)
+		if rerr != nil {
+			if id == "" {
+				id = fmt.Sprintf("élément %d", j.first+k)
+			}
+			if len(raw) > coopMaxRaw {
+				raw = raw[:coopMaxRaw]
+			}
+			j.items = append(j.items, coopItem{reject: &coopRejectItem{id, rerr.field, rerr.reason, string(raw)}})
+			continue
+		}
+		if mod.After(j.newest) {
+			j.newest = mod
+		}
+		j.items = append(j.items, coopItem{row: row})
+	}
+	j.buf = nil // the rows hold copies (strings), not the raw bytes
+}
 
 type coopItem struct {
 	row    []any

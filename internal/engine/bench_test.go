@@ -194,7 +194,16 @@ func BenchmarkScale(b *testing.B) {
 // benchDB is a throw-away database, or the kept database named by FNE_BENCH_DB (generated on first use,
 // reused afterwards: the generation takes minutes at 10 M rows).
 func benchDB(b *testing.B) (driver.Conn, *territory.Reference, bool) {
-	name, keep := os.Getenv("FNE_BENCH_DB"), true
+	p, err := reference.ParseDir("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return benchDBWith(b, os.Getenv("FNE_BENCH_DB"), p)
+}
+
+// benchDBWith is benchDB for the reference p, kept under the name given (throw-away when empty).
+func benchDBWith(b *testing.B, name string, p *reference.Parsed) (driver.Conn, *territory.Reference, bool) {
+	keep := true
 	if name == "" {
 		name, keep = fmt.Sprintf("fne_bench_%d", time.Now().UnixNano()), false
 	}
@@ -214,10 +223,6 @@ func benchDB(b *testing.B) (driver.Conn, *territory.Reference, bool) {
 	if _, err := migrate.Apply(ctx, conn, ms, migrate.Options{}); err != nil {
 		b.Fatal(err)
 	}
-	p, err := reference.ParseDir("")
-	if err != nil {
-		b.Fatal(err)
-	}
 	if _, err := reference.Load(ctx, conn, p); err != nil {
 		b.Fatal(err)
 	}
@@ -232,7 +237,23 @@ func benchDB(b *testing.B) (driver.Conn, *territory.Reference, bool) {
 
 // generateActivities fills the database with the data set of BenchmarkScale (n activities), server-side.
 func generateActivities(b *testing.B, conn driver.Conn, ref *territory.Reference, n int) {
+	generateScaled(b, conn, ref, n, deptScale)
+}
+
+// benchScale sizes the sources other than activities (and the counsellors) of a generated data set.
+type benchScale struct {
+	meds, structures, lieux, consultations, rencontres, participations int
+}
+
+// deptScale is the département data set of the issue (10 M activities).
+var deptScale = benchScale{meds: 4000, structures: 3000, lieux: 2000, consultations: 1_000_000, rencontres: 3000, participations: 30000}
+
+// generateScaled fills the database with n activities and the other sources sized by sc, server-side.
+func generateScaled(b *testing.B, conn driver.Conn, ref *territory.Reference, n int, sc benchScale) {
 	ctx := context.Background()
+	tokens := strings.NewReplacer("{MEDS}", fmt.Sprint(sc.meds), "{STRUCTS}", fmt.Sprint(sc.structures), "{LIEUX}", fmt.Sprint(sc.lieux),
+		"{CONSULT}", fmt.Sprint(sc.consultations), "{RENC}", fmt.Sprint(sc.rencontres), "{PARTS}", fmt.Sprint(sc.participations),
+		"{STPART}", fmt.Sprint(sc.participations/6), "{DEP}", ref.Departement)
 	codes := make([]string, 0, len(ref.Communes))
 	lats := make([]float64, 0, len(ref.Communes))
 	lons := make([]float64, 0, len(ref.Communes))
@@ -243,7 +264,7 @@ func generateActivities(b *testing.B, conn driver.Conn, ref *territory.Reference
 	}
 	exec := func(what, q string, args ...any) {
 		t0 := time.Now()
-		if err := conn.Exec(ctx, q, args...); err != nil {
+		if err := conn.Exec(ctx, tokens.Replace(q), args...); err != nil {
 			b.Fatalf("%s : %v", what, err)
 		}
 		b.Logf("génération %-15s %6.1f s", what, time.Since(t0).Seconds())
@@ -254,10 +275,10 @@ func generateActivities(b *testing.B, conn driver.Conn, ref *territory.Reference
     accompagnements, type_lieu, structure_id, lieu_code_insee, source_input, run_id, ingested_at)
 SELECT lower(concat(hex(cityHash64(number)), hex(cityHash64(number, 1)))) AS id, toUInt64(1) AS version, 0,
     toDateTime('2024-01-01 00:00:00'), toDateTime('2024-01-01 00:00:00'), 'individuel',
-    concat('med', toString(number %% 4000)), toDate('2024-01-01') + (cityHash64(number, 2) %% 1096), 30,
+    concat('med', toString(number %% {MEDS})), toDate('2024-01-01') + (cityHash64(number, 2) %% 1096), 30,
     toUInt32(1 + number %% 3), if(number %% 3 = 0, 'lieu_activite', 'domicile'),
-    if(number %% 3 = 0, concat('S', toString(number %% 4000 %% 3000)), ''),
-    if(number %% 3 = 0, '', if(number %% 100 = 7, '01194', arrayElement(?, toUInt32(1 + ((number %% 4000) * 7 + intDiv(number, 4000) %% 3) %% %d)))),
+    if(number %% 3 = 0, concat('S', toString(number %% {MEDS} %% {STRUCTS})), ''),
+    if(number %% 3 = 0, '', if(number %% 100 = 7, '01194', arrayElement(?, toUInt32(1 + ((number %% {MEDS}) * 7 + intDiv(number, {MEDS}) %% 3) %% %d)))),
     'bench', 'bench', now()
 FROM numbers(%d)`, nc, n), codes)
 	// 5 % modified later (version 2): a third of them moved 40 days later, 1 % of all deleted.
@@ -265,33 +286,33 @@ FROM numbers(%d)`, nc, n), codes)
     accompagnements, type_lieu, structure_id, lieu_code_insee, source_input, run_id, ingested_at)
 SELECT lower(concat(hex(cityHash64(number)), hex(cityHash64(number, 1)))), toUInt64(2), if(number %% 100 = 0, 1, 0),
     toDateTime('2024-02-01 00:00:00'), toDateTime('2024-01-01 00:00:00'), 'individuel',
-    concat('med', toString(number %% 4000)),
+    concat('med', toString(number %% {MEDS})),
     least(toDate('2024-01-01') + (cityHash64(number, 2) %% 1096) + if(number %% 3 = 1, 40, 0), toDate('2026-12-31')), 30,
     toUInt32(2 + number %% 3), if(number %% 3 = 0, 'lieu_activite', 'domicile'),
-    if(number %% 3 = 0, concat('S', toString(number %% 4000 %% 3000)), ''),
-    if(number %% 3 = 0, '', if(number %% 100 = 7, '01194', arrayElement(?, toUInt32(1 + ((number %% 4000) * 7 + intDiv(number, 4000) %% 3) %% %d)))),
+    if(number %% 3 = 0, concat('S', toString(number %% {MEDS} %% {STRUCTS})), ''),
+    if(number %% 3 = 0, '', if(number %% 100 = 7, '01194', arrayElement(?, toUInt32(1 + ((number %% {MEDS}) * 7 + intDiv(number, {MEDS}) %% 3) %% %d)))),
     'bench', 'bench', now()
 FROM numbers(%d) WHERE number %% 20 = 0 OR number %% 100 = 0`, nc, n), codes)
 	exec("structures", fmt.Sprintf(`INSERT INTO structures (id, version, deleted, code_insee)
-SELECT concat('S', toString(number)), toUInt64(1), 0, arrayElement(?, toUInt32(1 + number %% %d)) FROM numbers(3000)`, nc), codes)
+SELECT concat('S', toString(number)), toUInt64(1), 0, arrayElement(?, toUInt32(1 + number %% %d)) FROM numbers({STRUCTS})`, nc), codes)
 	exec("lieux", fmt.Sprintf(`INSERT INTO lieux (id, version, deleted, code_insee, latitude, longitude, date_maj)
 SELECT concat('L', toString(number)), toUInt64(1), 0, arrayElement(?, toUInt32(1 + number %% %d)),
     arrayElement(?, toUInt32(1 + number %% %d)) + 0.01, arrayElement(?, toUInt32(1 + number %% %d)),
     toDate('2024-06-01') + (number %% 900)
-FROM numbers(2000) WHERE number %% 7 != 3`, nc, nc, nc), codes, lats, lons)
+FROM numbers({LIEUX}) WHERE number %% 7 != 3`, nc, nc, nc), codes, lats, lons)
 	exec("consultations", `INSERT INTO consultations (date, lieu_id, consultations, version)
-SELECT toDate('2024-01-01') + (number % 1096), concat('L', toString(intDiv(number, 1096) % 2000)), toUInt32(1 + number % 20), toUInt64(1)
-FROM numbers(1000000)`)
+SELECT toDate('2024-01-01') + (number % 1096), concat('L', toString(intDiv(number, 1096) % {LIEUX})), toUInt32(1 + number % 20), toUInt64(1)
+FROM numbers({CONSULT})`)
 	exec("rencontres", fmt.Sprintf(`INSERT INTO rencontres (id, version, deleted, date, type, territoire)
 SELECT concat('R', toString(number)), toUInt64(1), 0, toDate('2024-01-01') + (number %% 1096),
     arrayElement(['echange_pratiques', 'atelier_thematique', 'petit_dejeuner', 'demi_journee_information', 'comite_technique', 'comite_pilotage', 'instance_coordination', 'rencontre_departementale'], toUInt32(1 + number %% 8)),
-    if(number %% 5 = 0, 'dep:69', concat('com:', arrayElement(?, toUInt32(1 + number %% %d))))
-FROM numbers(3000)`, nc), codes)
+    if(number %% 5 = 0, 'dep:{DEP}', concat('com:', arrayElement(?, toUInt32(1 + number %% %d))))
+FROM numbers({RENC})`, nc), codes)
 	exec("participations", `INSERT INTO participations (rencontre_id, structure_id, version, deleted, structure_type, relais, connait_offre)
-SELECT concat('R', toString(number % 3000)), concat('st', toString(number % 5000)), toUInt64(1), 0,
+SELECT concat('R', toString(number % {RENC})), concat('st', toString(number % {STPART})), toUInt64(1), 0,
     arrayElement(['collectivite', 'association', 'france_services', 'mediatheque', 'ccas', 'autre'], toUInt32(1 + number % 6)),
     toUInt8(number % 2), if(number % 3 = 0, NULL, toNullable(toUInt8(number % 3 = 1)))
-FROM numbers(30000)`)
+FROM numbers({PARTS})`)
 	exec("equipements", fmt.Sprintf(`INSERT INTO equipements (periode, territoire, indicateur, version, deleted, valeur)
 SELECT addMonths(toDate('2024-01-01'), toUInt32(intDiv(number, %[1]d * 13))), concat('com:', arrayElement(?, toUInt32(1 + number %% %[1]d))),
     arrayElement(['hotspots_wifi_actifs', 'pc_libre_acces', 'points_acces_mobiles', 'structures_reconditionnement_actives', 'pc_reconditionnes_distribues', 'pc_dons', 'pc_ventes_solidaires', 'pc_locations', 'pc_reparations', 'cartes_sim_solidaires', 'box_prix_coutant', 'foyers_equipes', 'foyers_connectes'], toUInt32(1 + intDiv(number, %[1]d) %% 13)),

@@ -904,12 +904,74 @@ func (r *request) farFrom(code string, km float64) bool {
 	if !ok {
 		return false
 	}
-	for _, p := range r.places {
-		if p.lat != nil && p.lon != nil && distanceKM(c.Latitude, c.Longitude, *p.lat, *p.lon) <= km {
-			return false
+	g := r.grid(km)
+	// Only the cells that can hold a place within km are read (a national reference has 35 000
+	// communes and ten thousand places: comparing every pair took 80 s). Latitude: |Δφ| ≤ km/R. Longitude:
+	// from the haversine, cos φ1 cos φ2 sin²(Δλ/2) ≤ sin²(km/2R), with |φ2| ≤ |φ1| + km/R.
+	rad := math.Pi / 180
+	dphi := km / earthRadiusKM / rad
+	cosMin := math.Cos(math.Min(90, math.Abs(c.Latitude)+dphi) * rad)
+	dlam := 360.0
+	if s := math.Sin(km/(2*earthRadiusKM)) / math.Sqrt(math.Cos(c.Latitude*rad)*cosMin); cosMin > 1e-9 && s < 1 {
+		dlam = 2 * math.Asin(s) / rad
+	}
+	la0, la1 := int(math.Floor((c.Latitude-dphi)/g.cell)), int(math.Floor((c.Latitude+dphi)/g.cell))
+	lo0, lo1 := int(math.Floor((c.Longitude-dlam)/g.cell)), int(math.Floor((c.Longitude+dlam)/g.cell))
+	if dlam >= 180 || lo1-lo0 > len(g.cells) {
+		lo0, lo1 = math.MinInt32, math.MaxInt32 // near a pole: every longitude
+	}
+	near := func(p place) bool { return distanceKM(c.Latitude, c.Longitude, *p.lat, *p.lon) <= km }
+	if lo0 == math.MinInt32 {
+		for k, ps := range g.cells {
+			if k[0] >= la0 && k[0] <= la1 {
+				for _, p := range ps {
+					if near(p) {
+						return false
+					}
+				}
+			}
+		}
+		return true
+	}
+	for la := la0; la <= la1; la++ {
+		for lo := lo0; lo <= lo1; lo++ {
+			// Longitudes wrap: a cell is also looked for one turn away.
+			for _, w := range []int{0, -1, 1} {
+				for _, p := range g.cells[[2]int{la, lo + w*g.turn}] {
+					if near(p) {
+						return false
+					}
+				}
+			}
 		}
 	}
 	return true
+}
+
+// placeGrid buckets the located places into square cells of cell degrees.
+type placeGrid struct {
+	cell  float64
+	turn  int // cells in 360°
+	cells map[[2]int][]place
+}
+
+func (r *request) grid(km float64) *placeGrid {
+	if g := r.grids[km]; g != nil {
+		return g
+	}
+	cell := math.Max(km/111.0, 0.01)
+	g := &placeGrid{cell: cell, turn: int(math.Round(360 / cell)), cells: map[[2]int][]place{}}
+	for _, p := range r.places {
+		if p.lat != nil && p.lon != nil {
+			k := [2]int{int(math.Floor(*p.lat / cell)), int(math.Floor(*p.lon / cell))}
+			g.cells[k] = append(g.cells[k], p)
+		}
+	}
+	if r.grids == nil {
+		r.grids = map[float64]*placeGrid{}
+	}
+	r.grids[km] = g
+	return g
 }
 
 func (r *request) placeFigures(ctx context.Context, ind catalogue.Indicator, ms []Month, gs []group, out values) error {

@@ -160,6 +160,7 @@ type request struct {
 	actNeed monthSet // months of every activity indicator of the request
 	acts    map[Month]*actMonth
 	far     map[string]bool // zone_blanche: communes farther than the distance rule (places are current state)
+	grids   map[float64]*placeGrid
 
 	meetings *meetingData
 	places   []place

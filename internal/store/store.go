@@ -136,6 +136,9 @@ func open(ctx context.Context, c Config, serverDefaultDB bool) (driver.Conn, err
 		MaxOpenConns: 8,
 		MaxIdleConns: 4,
 		Compression:  &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		// The engine binds the reference's communes as arrays in its queries: a national reference
+		// (35 000 communes) makes a query of ≈ 600 kB, beyond the server's default 256 kB.
+		Settings: clickhouse.Settings{"max_query_size": 16 << 20},
 	}
 	if c.Secure {
 		opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
