@@ -56,9 +56,12 @@ test-cluster:
 	@$(WITH_CH) $(GO) test -p 1 -tags 'integration cluster' -count=1 -timeout 15m -run '^TestCluster' $(CLUSTER_TEST_PKGS); \
 	  rc=$$?; $(CLUSTER) down; exit $$rc
 
-## bench: performance benchmarks against the real server (prints the ratios of the issues).
+## bench: performance benchmarks against the real server (prints the ratios of the issues). Sizes:
+## FNE_BENCH_ROWS (département, 10 M activities), FNE_BENCH_NATIONAL_ROWS (national, 5 M by default; the
+## issue's 50 M takes about an hour on 2 cores), FNE_BENCH_ACTIVITES (ingested file, 1 M), FNE_BENCH_REPEAT
+## (alternated ingestion runs, 3). Generated databases are dropped at the end.
 bench: build
-	$(WITH_CH) $(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+	$(WITH_CH) $(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 180m ./...
 
 ## check-clickhouse-current: replay the migrations and the queries logged by the local 18.16 server
 ## (run `make test` or `make demo` first) on the current ClickHouse engine (chDB).

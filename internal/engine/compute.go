@@ -285,7 +285,7 @@ func (e *Engine) activities(ctx context.Context, ms []Month) (map[Month]*actMont
 		return c.months, nil
 	}
 	c.mu.Unlock()
-	months, err := e.computeAndPersist(ctx, ref, fp)
+	months, err := e.refreshOrCompute(ctx, ref, fp)
 	if err != nil && months != nil {
 		err = nil // the figures are right; persisting them is a best effort here (Refresh reports it)
 	}
@@ -334,7 +334,7 @@ func (e *Engine) fill(ctx context.Context, fp string) error {
 	}
 	c.full.Lock()
 	defer c.full.Unlock()
-	months, err := e.computeAndPersist(ctx, ref, fp)
+	months, err := e.refreshOrCompute(ctx, ref, fp)
 	if err != nil && months != nil {
 		err = nil
 	}

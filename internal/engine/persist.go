@@ -292,7 +292,8 @@ func (e *Engine) layout(ctx context.Context) (*tableLayout, error) {
 	if err := e.conn.QueryRow(ctx, "SELECT currentDatabase()").Scan(&l.db); err != nil {
 		return nil, err
 	}
-	rows, err := e.conn.Query(ctx, `SELECT name, engine, engine_full FROM system.tables WHERE database = currentDatabase() AND has(?, name)`, fingerprintTables)
+	rows, err := e.conn.Query(ctx, `SELECT name, engine, engine_full FROM system.tables WHERE database = currentDatabase() AND has(?, name)`,
+		append([]string{"activites_agregats"}, fingerprintTables...))
 	if err != nil {
 		return nil, err
 	}
@@ -340,7 +341,11 @@ func (e *Engine) state(ctx context.Context, ref *territory.Reference) (sourceSta
 	}
 	byLocal := map[string]string{}
 	var locals []string
-	for name, local := range l.local {
+	for _, name := range fingerprintTables {
+		local := l.local[name]
+		if local == "" {
+			local = name
+		}
 		byLocal[local] = name
 		locals = append(locals, local)
 	}
@@ -559,27 +564,29 @@ GROUP BY fingerprint ORDER BY t DESC, fingerprint`)
 	if err := rows.Err(); err != nil || !old {
 		return err
 	}
-	// Rows of a write that never completed (no marker) go with them, once no fingerprint is kept.
+	// Rows of a write that never completed (no marker) go with them, once no fingerprint is kept. A
+	// Distributed table takes no mutation: on a cluster the local tables are altered on every node.
 	l, err := e.layout(ctx)
 	if err != nil {
 		return err
 	}
-	if l.cluster == "" {
-		return e.conn.Exec(ctx, "ALTER TABLE activites_agregats DELETE WHERE NOT has(?, fingerprint)", keep)
+	if local := l.local["activites_agregats"]; l.cluster != "" && local != "" && local != "activites_agregats" {
+		return pruneOnCluster(ctx, e.conn, l, local, keep)
 	}
-	return pruneOnCluster(ctx, e.conn, l, keep)
+	return e.conn.Exec(ctx, "ALTER TABLE activites_agregats DELETE WHERE NOT has(?, fingerprint)", keep)
 }
 
 // pruneDDLTimeout bounds how long a prune waits for every server of a cluster.
 const pruneDDLTimeout = 10
 
 // pruneOnCluster deletes on a cluster: a Distributed table has no mutations, so the delete runs ON CLUSTER
-// on the replicated local table (migrate.Rewrite's T_local). A server that is down does not block the
-// refresh: past pruneDDLTimeout seconds the wait is abandoned (the task stays queued in ZooKeeper and runs
-// when the server is back), since the set just written is already complete.
-func pruneOnCluster(ctx context.Context, conn driver.Conn, l *tableLayout, keep []string) error {
-	q := fmt.Sprintf("ALTER TABLE %s.activites_agregats_local ON CLUSTER '%s' DELETE WHERE NOT has(?, fingerprint)",
-		l.db, strings.ReplaceAll(l.cluster, "'", `\'`))
+// on the replicated local table (migrate.Rewrite's T_local), named with its database like every DDL of
+// migrate --cluster (the servers need not share a default database). A server that is down does not
+// block the refresh: past pruneDDLTimeout seconds the wait is abandoned (the task stays queued in
+// ZooKeeper and runs when the server is back), since the set just written is already complete.
+func pruneOnCluster(ctx context.Context, conn driver.Conn, l *tableLayout, local string, keep []string) error {
+	q := fmt.Sprintf("ALTER TABLE %s.%s ON CLUSTER '%s' DELETE WHERE NOT has(?, fingerprint)",
+		l.db, local, strings.ReplaceAll(l.cluster, "'", `\'`))
 	err := conn.Exec(clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"distributed_ddl_task_timeout": pruneDDLTimeout})), q, keep)
 	var ex *clickhouse.Exception
 	if errors.As(err, &ex) && ex.Code == 159 { // TIMEOUT_EXCEEDED: some server did not answer in time
@@ -614,6 +621,27 @@ func (e *Engine) computeAndPersist(ctx context.Context, ref *territory.Reference
 		return months, err
 	}
 	return months, e.writeSet(ctx, fp, after.entries(), structs, months, nil, nil)
+}
+
+// refreshOrCompute is the full-pass path of a reader whose fingerprint has no persisted set (rows
+// ingested without a Refresh): an incremental refresh from the previous set when one fits, then its
+// load; else the full pass.
+func (e *Engine) refreshOrCompute(ctx context.Context, ref *territory.Reference, fp string) (map[Month]*actMonth, error) {
+	if !e.noPersist {
+		if st, err := e.state(ctx, ref); err == nil && st.key() == fp {
+			var steps []Step
+			if _, ok, err := e.refreshIncremental(ctx, ref, st, &steps); err == nil && ok {
+				if months, ok, err := e.loadPersisted(ctx, fp, nil); err == nil && ok {
+					c := &e.acts
+					c.mu.Lock()
+					c.months, c.fp = months, fp
+					c.mu.Unlock()
+					return months, nil
+				}
+			}
+		}
+	}
+	return e.computeAndPersist(ctx, ref, fp)
 }
 
 // RefreshInfo tells what a Refresh did.
