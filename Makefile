@@ -7,7 +7,7 @@ WITH_CH := $(CH)/with-clickhouse.sh
 BIN := bin/fne
 export FNE_CLICKHOUSE_ADDR ?= 127.0.0.1:9000
 
-.PHONY: reference-france dashboards check-clickhouse-current all build test test-go test-frontend vet bench demo clickhouse-up clickhouse-down migrate plugin plugin-backend plugin-frontend up down clean report-deps report-demo bench-report prometheus-install
+.PHONY: reference-france dashboards check-clickhouse-current all build test test-go test-frontend vet bench demo clickhouse-up clickhouse-down migrate plugin plugin-backend plugin-frontend up down clean report-deps report-demo bench-report prometheus-install cluster-up cluster-down test-cluster
 
 all: build
 
@@ -47,6 +47,24 @@ test-go:
 
 test-frontend:
 	cd plugin && npm ci --no-audit --no-fund && npm run typecheck && npm run lint && npm run test:ci && npm run build
+
+## cluster-up / cluster-down: the loopback test cluster (ZooKeeper 2281 + four ClickHouse 18.16, 2 shards
+## × 2 replicas, TCP 9101-9104, HTTP 8201-8204; data under .run/cluster). See README « Mode cluster ».
+CLUSTER := deploy/clickhouse/cluster/cluster.sh
+CLUSTER_TEST_PKGS := ./internal/migrate ./internal/engine ./collector/cli ./plugin/pkg/plugin
+cluster-up:
+	$(CLUSTER) up
+
+cluster-down:
+	$(CLUSTER) down
+
+## test-cluster: the cluster tests (build tags integration + cluster) on a cluster started and stopped
+## here, compared with the single server (started too if absent). -p 1: the packages share the cluster,
+## and some kill one of its servers.
+test-cluster:
+	@$(CLUSTER) up
+	@$(WITH_CH) $(GO) test -p 1 -tags 'integration cluster' -count=1 -timeout 15m -run '^TestCluster' $(CLUSTER_TEST_PKGS); \
+	  rc=$$?; $(CLUSTER) down; exit $$rc
 
 ## bench: performance benchmarks against the real server (prints the ratios of the issues). Sizes:
 ## FNE_BENCH_ROWS (département, 10 M activities), FNE_BENCH_NATIONAL_ROWS (national, 5 M by default; the

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/sdaasp-rhone/fne/internal/territory"
 )
@@ -570,10 +571,28 @@ GROUP BY fingerprint ORDER BY t DESC, fingerprint`)
 		return err
 	}
 	if local := l.local["activites_agregats"]; l.cluster != "" && local != "" && local != "activites_agregats" {
-		return e.conn.Exec(ctx, fmt.Sprintf("ALTER TABLE %s ON CLUSTER '%s' DELETE WHERE NOT has(?, fingerprint)",
-			local, strings.ReplaceAll(l.cluster, "'", "")), keep)
+		return pruneOnCluster(ctx, e.conn, l, local, keep)
 	}
 	return e.conn.Exec(ctx, "ALTER TABLE activites_agregats DELETE WHERE NOT has(?, fingerprint)", keep)
+}
+
+// pruneDDLTimeout bounds how long a prune waits for every server of a cluster.
+const pruneDDLTimeout = 10
+
+// pruneOnCluster deletes on a cluster: a Distributed table has no mutations, so the delete runs ON CLUSTER
+// on the replicated local table (migrate.Rewrite's T_local), named with its database like every DDL of
+// migrate --cluster (the servers need not share a default database). A server that is down does not
+// block the refresh: past pruneDDLTimeout seconds the wait is abandoned (the task stays queued in
+// ZooKeeper and runs when the server is back), since the set just written is already complete.
+func pruneOnCluster(ctx context.Context, conn driver.Conn, l *tableLayout, local string, keep []string) error {
+	q := fmt.Sprintf("ALTER TABLE %s.%s ON CLUSTER '%s' DELETE WHERE NOT has(?, fingerprint)",
+		l.db, local, strings.ReplaceAll(l.cluster, "'", `\'`))
+	err := conn.Exec(clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"distributed_ddl_task_timeout": pruneDDLTimeout})), q, keep)
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) && ex.Code == 159 { // TIMEOUT_EXCEEDED: some server did not answer in time
+		return nil
+	}
+	return err
 }
 
 // computeAndPersist runs the full pass, caches it in memory under fp and persists it if the state did

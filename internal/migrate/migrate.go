@@ -72,6 +72,10 @@ type Options struct {
 	// Cluster, when set, creates every table ON CLUSTER with Replicated engines and a Distributed table
 	// in front (see Rewrite). Empty: a single server.
 	Cluster string
+	// Database is the database the statements create tables in; in cluster mode Apply fills it with the
+	// connection's database when empty (DDL run ON CLUSTER must name it: each server executes it in its
+	// own default database otherwise).
+	Database string
 }
 
 const historyDDL = `CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -90,7 +94,17 @@ type Result struct {
 // Apply brings the database conn points at up to the newest migration.
 func Apply(ctx context.Context, conn driver.Conn, migrations []Migration, opts Options) (Result, error) {
 	var res Result
-	for _, stmt := range Rewrite(historyDDL, opts.Cluster) {
+	if opts.Cluster != "" {
+		if opts.Database == "" {
+			if err := conn.QueryRow(ctx, "SELECT currentDatabase()").Scan(&opts.Database); err != nil {
+				return res, err
+			}
+		}
+		if err := conn.Exec(ctx, CreateDatabase(opts)); err != nil {
+			return res, fmt.Errorf("création de la base %s sur le cluster %s : %w", opts.Database, opts.Cluster, err)
+		}
+	}
+	for _, stmt := range Rewrite(historyDDL, opts) {
 		if err := conn.Exec(ctx, stmt); err != nil {
 			return res, fmt.Errorf("création de la table schema_migrations : %w", err)
 		}
@@ -112,8 +126,13 @@ func Apply(ctx context.Context, conn driver.Conn, migrations []Migration, opts O
 			continue
 		}
 		for i, stmt := range m.Statements {
-			for _, s := range Rewrite(stmt, opts.Cluster) {
+			for _, s := range Rewrite(stmt, opts) {
 				if err := conn.Exec(ctx, s); err != nil {
+					return res, fmt.Errorf("migration %04d_%s, instruction %d : %w", m.Version, m.Name, i+1, err)
+				}
+			}
+			if table, ok := alteredColumns(stmt); ok && opts.Cluster != "" {
+				if err := recreateDistributed(ctx, conn, opts, table); err != nil {
 					return res, fmt.Errorf("migration %04d_%s, instruction %d : %w", m.Version, m.Name, i+1, err)
 				}
 			}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,7 +22,7 @@ import (
 
 // Config is how to reach the database. Zero values take the defaults of the README (« Connexion à ClickHouse »).
 type Config struct {
-	Addr         string        // host:port of the native protocol, default 127.0.0.1:9000
+	Addr         string        // host:port of the native protocol, default 127.0.0.1:9000; several: comma-separated
 	Database     string        // default "fne"
 	Username     string        // default "default"
 	Password     string        // never logged
@@ -130,7 +131,9 @@ func open(ctx context.Context, c Config, serverDefaultDB bool) (driver.Conn, err
 		db = "default"
 	}
 	opts := &clickhouse.Options{
-		Addr:         []string{c.Addr},
+		// Several comma-separated addresses (the servers of a cluster): the driver connects to the first
+		// that answers and moves to the next one when a connection breaks.
+		Addr:         strings.Split(c.Addr, ","),
 		Auth:         clickhouse.Auth{Database: db, Username: c.Username, Password: c.Password},
 		DialTimeout:  c.DialTimeout,
 		ReadTimeout:  c.QueryTimeout,
