@@ -361,46 +361,11 @@ func (e *Engine) Evaluate(ctx context.Context, t territory.ID, m Month, ids ...s
 // Series evaluates one indicator for every month from..to (inclusive). Point.Target is the trajectory
 // point of that month (au_moins/au_plus) or the value a year before (hausse).
 func (e *Engine) Series(ctx context.Context, id string, t territory.ID, from, to Month) ([]Point, error) {
-	inds, err := e.indicators([]string{id})
+	pts, err := e.SeriesMany(ctx, t, from, to, id)
 	if err != nil {
 		return nil, err
 	}
-	ind := inds[0]
-	if to.Before(from) {
-		return nil, fmt.Errorf("période invalide : %s est avant %s", to, from)
-	}
-	if monthsBetween(from, to) > 240 {
-		return nil, fmt.Errorf("période trop longue : %s..%s (20 ans au plus)", from, to)
-	}
-	ref, err := e.Reference(ctx)
-	if err != nil {
-		return nil, err
-	}
-	tr, err := ref.Resolve(t)
-	if err != nil {
-		return nil, err
-	}
-	g := newGroup(ref, tr)
-	r := e.newRequest(ref, []group{g})
-	var ms []Month
-	for m := from; !to.Before(m); m = m.Add(1) {
-		ms = append(ms, m)
-	}
-	r.plan(ind, ms, false)
-	out := make([]Point, 0, len(ms))
-	for _, m := range ms {
-		c, target, st, _, err := r.assess(ctx, ind, g, m)
-		if err != nil {
-			return nil, err
-		}
-		p := Point{Month: m, Value: c.v, Status: st, Target: target}
-		if target != nil && ind.Direction != catalogue.Hausse && ind.TargetOf == "" {
-			vs := r.done[ind.ID]
-			p.Target = ptr(trajectory(ind, *target, r.baselineOf(ind, vs, g.key), m))
-		}
-		out = append(out, p)
-	}
-	return out, nil
+	return pts[id], nil
 }
 
 // Breakdown evaluates one indicator for the children of parent at level (the EPCI of the département,
