@@ -257,7 +257,7 @@ type connFlags struct {
 }
 
 func (c *connFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.addr, "addr", "", "adresse native host:port de ClickHouse (FNE_CLICKHOUSE_ADDR, défaut 127.0.0.1:9000)")
+	fs.StringVar(&c.addr, "addr", "", "adresse native hôte:port de ClickHouse, plusieurs séparées par des virgules pour un cluster (FNE_CLICKHOUSE_ADDR, défaut 127.0.0.1:9000)")
 	fs.StringVar(&c.database, "database", "", "base de données (FNE_CLICKHOUSE_DATABASE, défaut fne)")
 	fs.StringVar(&c.user, "user", "", "utilisateur ClickHouse (FNE_CLICKHOUSE_USER)")
 	fs.StringVar(&c.passwordFile, "password-file", "", "fichier contenant le mot de passe (FNE_CLICKHOUSE_PASSWORD_FILE)")
