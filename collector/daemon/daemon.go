@@ -410,20 +410,7 @@ func (d *Daemon) Health(ctx context.Context) (int, HealthReport) {
 		hs := HealthSource{Source: e.name, Emplacement: ingest.RedactURL(e.cfg.Location), EnCours: e.running, Executions: e.runs}
 		stale := e.cfg.EffectiveStaleAfter(now, d.opts.Config.Location)
 		hs.PerimeApres = stale.String()
-		if e.last != nil {
-			hs.DernierStatut = e.last.Status
-			hs.DerniereFin = e.last.Ended.UTC().Format(time.RFC3339)
-			if e.last.Err != nil {
-				hs.DerniereErreur = e.last.Err.Error()
-			}
-		}
-		if !e.lastSuccess.IsZero() {
-			hs.DerniereReussite = e.lastSuccess.UTC().Format(time.RFC3339)
-		}
-		since := e.lastSuccess
-		if since.IsZero() {
-			since = d.started
-		}
+		since := hs.setLastRun(e.last, e.lastSuccess, d.started)
 		switch {
 		case e.last != nil && e.last.Status == ingest.StatusFailed:
 			hs.Probleme = "dernière collecte en échec : " + hs.DerniereErreur
@@ -435,15 +422,7 @@ func (d *Daemon) Health(ctx context.Context) (int, HealthReport) {
 			}
 		}
 		e.mu.Unlock()
-		if e.job != nil {
-			if nr, err := e.job.NextRun(); err == nil && !nr.IsZero() {
-				hs.ProchaineExecution = nr.UTC().Format(time.RFC3339)
-			}
-		}
-		if hs.Probleme != "" {
-			rep.Raisons = append(rep.Raisons, e.name+" : "+hs.Probleme)
-		}
-		rep.Sources = append(rep.Sources, hs)
+		rep.add(hs, e.job)
 	}
 	d.reportHealth(now, &rep)
 	if len(rep.Raisons) > 0 {
@@ -451,6 +430,36 @@ func (d *Daemon) Health(ctx context.Context) (int, HealthReport) {
 		return http.StatusServiceUnavailable, rep
 	}
 	return http.StatusOK, rep
+}
+
+// setLastRun fills what the last run and the last success say, for a collection or a report entry, and
+// returns the time freshness counts from: the last success, else the start of the daemon.
+func (hs *HealthSource) setLastRun(last *ingest.Summary, lastSuccess, started time.Time) time.Time {
+	if last != nil {
+		hs.DernierStatut = last.Status
+		hs.DerniereFin = last.Ended.UTC().Format(time.RFC3339)
+		if last.Err != nil {
+			hs.DerniereErreur = last.Err.Error()
+		}
+	}
+	if lastSuccess.IsZero() {
+		return started
+	}
+	hs.DerniereReussite = lastSuccess.UTC().Format(time.RFC3339)
+	return lastSuccess
+}
+
+// add lists an entry with its next scheduled run; its problem, if any, makes the report degraded.
+func (rep *HealthReport) add(hs HealthSource, job gocron.Job) {
+	if job != nil {
+		if nr, err := job.NextRun(); err == nil && !nr.IsZero() {
+			hs.ProchaineExecution = nr.UTC().Format(time.RFC3339)
+		}
+	}
+	if hs.Probleme != "" {
+		rep.Raisons = append(rep.Raisons, hs.Source+" : "+hs.Probleme)
+	}
+	rep.Sources = append(rep.Sources, hs)
 }
 
 func (d *Daemon) serveHealth(w http.ResponseWriter, r *http.Request) {

@@ -508,20 +508,7 @@ func (d *Daemon) reportHealth(now time.Time, rep *HealthReport) {
 	for _, r := range d.reports {
 		r.mu.Lock()
 		hs := HealthSource{Source: r.name, Emplacement: r.cfg.Output, EnCours: r.running, Executions: r.runs, PerimeApres: r.cfg.StaleAfter.String()}
-		if r.last != nil {
-			hs.DernierStatut = r.last.Status
-			hs.DerniereFin = r.last.Ended.UTC().Format(time.RFC3339)
-			if r.last.Err != nil {
-				hs.DerniereErreur = r.last.Err.Error()
-			}
-		}
-		if !r.lastSuccess.IsZero() {
-			hs.DerniereReussite = r.lastSuccess.UTC().Format(time.RFC3339)
-		}
-		since := r.lastSuccess
-		if since.IsZero() {
-			since = d.started
-		}
+		since := hs.setLastRun(r.last, r.lastSuccess, d.started)
 		switch {
 		case r.last != nil && r.last.Status == ingest.StatusFailed:
 			hs.Probleme = "derniers rapports en échec : " + hs.DerniereErreur
@@ -531,14 +518,6 @@ func (d *Daemon) reportHealth(now time.Time, rep *HealthReport) {
 			hs.Probleme = fmt.Sprintf("aucun rapport produit depuis %s", now.Sub(since).Round(time.Hour))
 		}
 		r.mu.Unlock()
-		if r.job != nil {
-			if nr, err := r.job.NextRun(); err == nil && !nr.IsZero() {
-				hs.ProchaineExecution = nr.UTC().Format(time.RFC3339)
-			}
-		}
-		if hs.Probleme != "" {
-			rep.Raisons = append(rep.Raisons, r.name+" : "+hs.Probleme)
-		}
-		rep.Sources = append(rep.Sources, hs)
+		rep.add(hs, r.job)
 	}
 }
