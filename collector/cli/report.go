@@ -95,16 +95,7 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	builder := report.NewBuilder(eng, now)
-	var pr report.Printer
-	if *format == report.FormatPDF && len(targets) > 1 {
-		// One Chromium for all the packs: starting it costs more than printing a pack.
-		b, err := pr.StartBrowser(ctx)
-		if err != nil {
-			return exitError{ExitError, err}
-		}
-		defer b.Close()
-		pr.Browser = b
-	}
+	var pr report.Printer // WriteAll starts one Chromium for the packs of --all-epci
 	jobs := make([]report.Job, 0, len(targets))
 	for _, t := range targets {
 		path := *out

@@ -396,15 +396,7 @@ func (d *Daemon) producePacks(ctx context.Context, cfg ReportConfig) ([]string, 
 	var files []string
 	var errs []error
 	builder := report.NewBuilder(eng, now)
-	var pr report.Printer
-	if cfg.Format == report.FormatPDF {
-		b, err := pr.StartBrowser(ctx)
-		if err != nil {
-			return nil, len(targets), []error{err}
-		}
-		defer b.Close()
-		pr.Browser = b
-	}
+	var pr report.Printer // WriteAll starts one Chromium for the packs of the run
 	jobs := make([]report.Job, len(targets))
 	for i, t := range targets {
 		jobs[i] = report.Job{Territory: t, Path: filepath.Join(cfg.Output, report.FileName(t, month, cfg.Format))}

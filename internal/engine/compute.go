@@ -19,8 +19,8 @@ import (
 //     argMax(column, version) GROUP BY the record key, never with FINAL (which costs ≈ 4× at scale);
 //   - user values (communes, territory ids, dates, types) are bound with `?`, never pasted: only
 //     constant column names and the number of date ranges shape the text;
-//   - territories are passed as commune lists and mapped to the evaluated groups with
-//     transform(code, [communes], [group keys], ''): one query serves one territory or all its children.
+//   - figures are read per commune and summed per evaluated group in Go (communeGroups): one query
+//     serves one territory, all its children, or territories that overlap.
 
 // window returns the first and last day covered by ind for month m (docs/regles.md « Indicateurs et statuts »).
 func window(ind catalogue.Indicator, m Month) (time.Time, time.Time) {
@@ -57,16 +57,16 @@ func dateRanges(col string, ms []Month) (string, []any) {
 	return strings.Join(parts, " OR "), args
 }
 
-// groupArrays are the transform() arguments mapping communes to group keys.
-func (r *request) groupArrays() ([]string, []string) {
-	var codes, keys []string
-	for _, g := range r.groups {
+// communeGroups maps each commune to the keys of the groups that contain it: groups may overlap (the
+// département and its EPCI evaluated in one request), so a commune's figure is added to each of them.
+func communeGroups(gs []group) map[string][]string {
+	out := map[string][]string{}
+	for _, g := range gs {
 		for _, c := range g.communes {
-			codes = append(codes, c)
-			keys = append(keys, g.key)
+			out[c] = append(out[c], g.key)
 		}
 	}
-	return codes, keys
+	return out
 }
 
 func (r *request) compute(ctx context.Context, ind catalogue.Indicator, ms []Month) (values, error) {
@@ -446,12 +446,7 @@ func (r *request) activityFigures(ctx context.Context, ind catalogue.Indicator, 
 	if err != nil {
 		return err
 	}
-	groupOf := map[string]string{}
-	for _, g := range gs {
-		for _, c := range g.communes {
-			groupOf[c] = g.key
-		}
-	}
+	groupsOf := communeGroups(gs)
 	for _, m := range ms {
 		am := acts[m]
 		if am == nil || am.total == 0 {
@@ -463,23 +458,23 @@ func (r *request) activityFigures(ctx context.Context, ind catalogue.Indicator, 
 			for _, communes := range am.meds {
 				seen := map[string]bool{}
 				for _, c := range communes {
-					if k := groupOf[c]; k != "" && !seen[k] {
-						seen[k] = true
-						sum[k]++
+					for _, k := range groupsOf[c] {
+						if !seen[k] {
+							seen[k] = true
+							sum[k]++
+						}
 					}
 				}
 			}
 		}
 		for code, ca := range am.communes {
-			k := groupOf[code]
-			if k == "" {
-				continue
-			}
-			if ind.Compute == "accompagnements" {
-				sum[k] += float64(ca.acc)
-			}
-			if ca.last.After(last[k]) {
-				last[k] = ca.last
+			for _, k := range groupsOf[code] {
+				if ind.Compute == "accompagnements" {
+					sum[k] += float64(ca.acc)
+				}
+				if ca.last.After(last[k]) {
+					last[k] = ca.last
+				}
 			}
 		}
 		for _, g := range gs {
@@ -1049,18 +1044,18 @@ func (r *request) placeFigures(ctx context.Context, ind catalogue.Indicator, ms 
 
 // Consultations are located by their place's commune at read time, so those of a place ingested later
 // count as soon as it arrives (a deleted place keeps locating its past consultations).
-const consultationSQL = `SELECT transform(code, ?, ?, '') AS grp, ym, sum(c) AS n, count() AS rows, max(d) AS last
+const consultationSQL = `SELECT code, ym, sum(c) AS n, max(d) AS last
 FROM (
     SELECT lieu_id, date AS d, toYYYYMM(date) AS ym, argMax(consultations, version) AS c
     FROM consultations WHERE %s GROUP BY date, lieu_id
 ) AS cons
 ANY LEFT JOIN (SELECT id AS lieu_id, argMax(code_insee, version) AS code FROM lieux GROUP BY id) AS pl USING (lieu_id)
-GROUP BY grp, ym`
+GROUP BY code, ym`
 
 func (r *request) consultationFigures(ctx context.Context, ms []Month, gs []group, out values) error {
-	codes, keys := r.groupArrays()
+	groupsOf := communeGroups(gs)
 	w, a := dateRanges("date", ms)
-	rows, err := r.e.conn.Query(ctx, fmt.Sprintf(consultationSQL, w), append([]any{codes, keys}, a...)...)
+	rows, err := r.e.conn.Query(ctx, fmt.Sprintf(consultationSQL, w), a...)
 	if err != nil {
 		return err
 	}
@@ -1069,20 +1064,29 @@ func (r *request) consultationFigures(ctx context.Context, ms []Month, gs []grou
 		n    float64
 		last time.Time
 	}
+	// A month with consultations anywhere (even outside the territories) is collected: its groups
+	// without any read 0, not sans_donnees.
 	data := map[Month]map[string]agg{}
 	for rows.Next() {
-		var grp string
+		var code string
 		var ym uint32
-		var n, cnt uint64
+		var n uint64
 		var last time.Time
-		if err := rows.Scan(&grp, &ym, &n, &cnt, &last); err != nil {
+		if err := rows.Scan(&code, &ym, &n, &last); err != nil {
 			return err
 		}
 		m := Month{int(ym / 100), time.Month(ym % 100)}
 		if data[m] == nil {
 			data[m] = map[string]agg{}
 		}
-		data[m][grp] = agg{float64(n), last}
+		for _, k := range groupsOf[code] {
+			a := data[m][k]
+			a.n += float64(n)
+			if last.After(a.last) {
+				a.last = last
+			}
+			data[m][k] = a
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return err

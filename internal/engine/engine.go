@@ -315,22 +315,40 @@ func (e *Engine) Evaluate(ctx context.Context, t territory.ID, m Month, ids ...s
 	if err != nil {
 		return nil, err
 	}
-	ref, err := e.Reference(ctx)
+	r, gs, err := e.requestFor(ctx, []territory.ID{t})
 	if err != nil {
 		return nil, err
 	}
-	tr, err := ref.Resolve(t)
-	if err != nil {
-		return nil, err
-	}
-	g := newGroup(ref, tr)
-	r := e.newRequest(ref, []group{g})
 	for _, ind := range inds {
 		r.plan(ind, []Month{m}, true)
 	}
 	if err := r.prefetch(ctx); err != nil {
 		return nil, err
 	}
+	return r.results(ctx, inds, gs[0], m)
+}
+
+// requestFor resolves the territories ts and returns one request evaluating all of them, with their
+// groups in the order of ts. Territories may overlap (a département and its EPCI): every figure is
+// computed per commune and summed per group.
+func (e *Engine) requestFor(ctx context.Context, ts []territory.ID) (*request, []group, error) {
+	ref, err := e.Reference(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	gs := make([]group, len(ts))
+	for i, t := range ts {
+		tr, err := ref.Resolve(t)
+		if err != nil {
+			return nil, nil, err
+		}
+		gs[i] = newGroup(ref, tr)
+	}
+	return e.newRequest(ref, gs), gs, nil
+}
+
+// results assesses inds for group g at month m (planned with trend).
+func (r *request) results(ctx context.Context, inds []catalogue.Indicator, g group, m Month) ([]Result, error) {
 	out := make([]Result, 0, len(inds))
 	for _, ind := range inds {
 		c, target, st, prog, err := r.assess(ctx, ind, g, m)
@@ -338,7 +356,7 @@ func (e *Engine) Evaluate(ctx context.Context, t territory.ID, m Month, ids ...s
 			return nil, err
 		}
 		res := Result{ID: ind.ID, Axis: ind.Axis, Action: ind.Action, Label: ind.Label, Definition: ind.Definition,
-			Unit: ind.Unit, Territory: t.String(), Period: m.String(), Value: c.v, Target: target,
+			Unit: ind.Unit, Territory: g.key, Period: m.String(), Value: c.v, Target: target,
 			Direction: ind.Direction, Deadline: ind.Deadline, Progress: prog, Status: st}
 		if ind.Direction == catalogue.Hausse {
 			res.Deadline = ""

@@ -12,57 +12,109 @@ import (
 // wifi hotspot, communes farther than the distance rule from every place, EPCI without a local meeting
 // or with fewer than two information meetings in the year, communes with outdated place sheets.
 func (e *Engine) Gaps(ctx context.Context, t territory.ID, m Month) ([]Gap, error) {
+	all, err := e.GapsMany(ctx, []territory.ID{t}, m)
+	return all[t], err
+}
+
+// GapsMany is Gaps for several territories, each check evaluated once over all their communes and EPCI
+// (a commune's or an EPCI's gap does not depend on the territory it is listed for): the monthly review
+// packs of a département and its EPCI read each input once.
+func (e *Engine) GapsMany(ctx context.Context, ts []territory.ID, m Month) (map[territory.ID][]Gap, error) {
 	ref, err := e.Reference(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := ref.Resolve(t); err != nil {
-		return nil, err
-	}
+	// The communes and EPCI listed for each territory, in the reference's order, and their union.
+	type lists struct{ communes, epcis []group }
+	per := make([]lists, len(ts))
 	var communes, epcis []group
-	if t.Level == territory.LevelCommune {
-		tr, _ := ref.Resolve(t)
-		communes = []group{newGroup(ref, tr)}
-	} else {
-		kids, err := ref.Children(t, territory.LevelCommune)
+	seen := map[string]bool{}
+	union := func(dst *[]group, gs []group) {
+		for _, g := range gs {
+			if !seen[g.key] {
+				seen[g.key] = true
+				*dst = append(*dst, g)
+			}
+		}
+	}
+	for i, t := range ts {
+		tr, err := ref.Resolve(t)
 		if err != nil {
 			return nil, err
 		}
-		for _, k := range kids {
-			communes = append(communes, newGroup(ref, k))
+		var l lists
+		if t.Level == territory.LevelCommune {
+			l.communes = []group{newGroup(ref, tr)}
+		} else {
+			kids, err := ref.Children(t, territory.LevelCommune)
+			if err != nil {
+				return nil, err
+			}
+			for _, k := range kids {
+				l.communes = append(l.communes, newGroup(ref, k))
+			}
 		}
+		switch t.Level {
+		case territory.LevelDep:
+			kids, err := ref.Children(t, territory.LevelEPCI)
+			if err != nil {
+				return nil, err
+			}
+			for _, k := range kids {
+				l.epcis = append(l.epcis, newGroup(ref, k))
+			}
+		case territory.LevelEPCI:
+			l.epcis = []group{newGroup(ref, tr)}
+		}
+		per[i] = l
+		union(&communes, l.communes)
+		union(&epcis, l.epcis)
 	}
-	switch t.Level {
-	case territory.LevelDep:
-		kids, err := ref.Children(t, territory.LevelEPCI)
-		if err != nil {
-			return nil, err
-		}
-		for _, k := range kids {
-			epcis = append(epcis, newGroup(ref, k))
-		}
-	case territory.LevelEPCI:
-		tr, _ := ref.Resolve(t)
-		epcis = []group{newGroup(ref, tr)}
+	type check struct {
+		id, targetFrom string
+		epci           bool // the check is made on the EPCI, else on the communes
+		fails          func(v, target float64) bool
+		label          func(v, target float64) string
 	}
-	var out []Gap
-	check := func(id string, groups []group, fails func(v, target float64) bool, label func(v, target float64) string, targetFrom string) error {
-		ind, ok := e.cat.Get(id)
+	below := func(v, t float64) bool { return v < t }
+	above := func(v, t float64) bool { return v > t }
+	checks := []check{
+		{"a2.communes_hotspot", "", false, below, func(float64, float64) string { return "Aucun point wifi libre d'accès déclaré" }},
+		{"a2.population_zone_blanche", "", false, above, func(float64, float64) string {
+			return "Commune à plus de 10 km de tout lieu d'accompagnement"
+		}},
+		{"a1.epci_rencontre_locale", "", true, below, func(float64, float64) string { return "Aucune rencontre locale dans l'année" }},
+		{"a3.epci_deux_rencontres", "", true, below, func(float64, float64) string {
+			return "Moins de deux rencontres d'information dans l'année"
+		}},
+		{"a3.fiches_a_jour", "ctx.lieux", false, below, func(v, t float64) string {
+			return fmt.Sprintf("%.0f fiche(s) de lieu non mise(s) à jour depuis un an", t-v)
+		}},
+	}
+	// found[check][group key]: the gap of that commune or EPCI, if it fails.
+	found := make([]map[string]Gap, len(checks))
+	for k, c := range checks {
+		found[k] = map[string]Gap{}
+		groups := communes
+		if c.epci {
+			groups = epcis
+		}
+		ind, ok := e.cat.Get(c.id)
 		if !ok || len(groups) == 0 {
-			return nil
+			continue
 		}
 		r := e.newRequest(ref, groups)
 		r.want(ind, m)
 		vs, err := r.value(ctx, ind)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		var base values
-		if targetFrom != "" {
-			of, _ := e.cat.Get(targetFrom)
+		if c.targetFrom != "" {
+			of, _ := e.cat.Get(c.targetFrom)
 			r.want(of, m)
 			if base, err = r.value(ctx, of); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		for _, g := range groups {
@@ -71,7 +123,7 @@ func (e *Engine) Gaps(ctx context.Context, t territory.ID, m Month) ([]Gap, erro
 				continue
 			}
 			var target float64
-			if targetFrom != "" {
+			if c.targetFrom != "" {
 				b := base.get(g.key, m).v
 				if b == nil {
 					continue
@@ -80,32 +132,27 @@ func (e *Engine) Gaps(ctx context.Context, t territory.ID, m Month) ([]Gap, erro
 			} else if ind.Target != nil {
 				target = *ind.Target
 			}
-			if fails(*v, target) {
-				out = append(out, Gap{Territory: g.id, Name: g.name, Indicator: id, Label: label(*v, target),
-					Value: ptr(*v), Target: ptr(target), Population: g.pop})
+			if c.fails(*v, target) {
+				found[k][g.key] = Gap{Territory: g.id, Name: g.name, Indicator: c.id, Label: c.label(*v, target),
+					Value: ptr(*v), Target: ptr(target), Population: g.pop}
 			}
 		}
-		return nil
 	}
-	below := func(v, t float64) bool { return v < t }
-	above := func(v, t float64) bool { return v > t }
-	steps := []error{
-		check("a2.communes_hotspot", communes, below, func(float64, float64) string { return "Aucun point wifi libre d'accès déclaré" }, ""),
-		check("a2.population_zone_blanche", communes, above, func(float64, float64) string {
-			return "Commune à plus de 10 km de tout lieu d'accompagnement"
-		}, ""),
-		check("a1.epci_rencontre_locale", epcis, below, func(float64, float64) string { return "Aucune rencontre locale dans l'année" }, ""),
-		check("a3.epci_deux_rencontres", epcis, below, func(float64, float64) string {
-			return "Moins de deux rencontres d'information dans l'année"
-		}, ""),
-		check("a3.fiches_a_jour", communes, below, func(v, t float64) string {
-			return fmt.Sprintf("%.0f fiche(s) de lieu non mise(s) à jour depuis un an", t-v)
-		}, "ctx.lieux"),
-	}
-	for _, err := range steps {
-		if err != nil {
-			return nil, err
+	out := make(map[territory.ID][]Gap, len(ts))
+	for i, t := range ts {
+		var gaps []Gap
+		for k, c := range checks {
+			groups := per[i].communes
+			if c.epci {
+				groups = per[i].epcis
+			}
+			for _, g := range groups {
+				if gap, ok := found[k][g.key]; ok {
+					gaps = append(gaps, gap)
+				}
+			}
 		}
+		out[t] = gaps
 	}
 	return out, nil
 }

@@ -189,9 +189,15 @@ func (b *Browser) call(ctx context.Context, session, method string, params any) 
 	}
 }
 
+// Revision replaces, in the loaded page, the element whose id is ID by HTML (its outer HTML).
+type Revision struct{ ID, HTML string }
+
 // PrintFile prints the local HTML file at path to PDF bytes, with the document's own CSS page size and
-// margins (the @page rules of the pack).
-func (b *Browser) PrintFile(ctx context.Context, path string) ([]byte, error) {
+// margins (the @page rules of the pack). When revise is set, it is given that PDF; the revisions it
+// returns are made in the loaded page (through the DevTools DOM domain: the document itself runs no
+// script) and the page is printed again, without loading it a second time (loading the pack costs as
+// much as printing it).
+func (b *Browser) PrintFile(ctx context.Context, path string, revise func(pdf []byte) ([]Revision, error)) ([]byte, error) {
 	res, err := b.call(ctx, "", "Target.createTarget", map[string]any{"url": "about:blank"})
 	if err != nil {
 		return nil, err
@@ -225,7 +231,44 @@ func (b *Browser) PrintFile(ctx context.Context, path string) ([]byte, error) {
 	case <-time.After(time.Minute):
 		return nil, errors.New("Chromium n'a pas fini de charger le rapport")
 	}
-	res, err = b.call(ctx, att.SessionID, "Page.printToPDF", map[string]any{"preferCSSPageSize": true, "printBackground": true,
+	pdf, err := b.print(ctx, att.SessionID)
+	if err != nil || revise == nil {
+		return pdf, err
+	}
+	revs, err := revise(pdf)
+	if err != nil || len(revs) == 0 {
+		return pdf, err
+	}
+	res, err = b.call(ctx, att.SessionID, "DOM.getDocument", map[string]any{"depth": 0})
+	if err != nil {
+		return nil, err
+	}
+	var doc struct{ Root struct{ NodeID int64 } }
+	if err := json.Unmarshal(res, &doc); err != nil {
+		return nil, err
+	}
+	for _, r := range revs {
+		res, err := b.call(ctx, att.SessionID, "DOM.querySelector", map[string]any{"nodeId": doc.Root.NodeID, "selector": fmt.Sprintf("[id=%q]", r.ID)})
+		if err != nil {
+			return nil, err
+		}
+		var n struct{ NodeID int64 }
+		if err := json.Unmarshal(res, &n); err != nil {
+			return nil, err
+		}
+		if n.NodeID == 0 {
+			return nil, fmt.Errorf("élément « %s » absent du rapport", r.ID)
+		}
+		if _, err := b.call(ctx, att.SessionID, "DOM.setOuterHTML", map[string]any{"nodeId": n.NodeID, "outerHTML": r.HTML}); err != nil {
+			return nil, err
+		}
+	}
+	return b.print(ctx, att.SessionID)
+}
+
+// print prints the page loaded in session to PDF bytes.
+func (b *Browser) print(ctx context.Context, session string) ([]byte, error) {
+	res, err := b.call(ctx, session, "Page.printToPDF", map[string]any{"preferCSSPageSize": true, "printBackground": true,
 		"displayHeaderFooter": false, "generateDocumentOutline": false})
 	if err != nil {
 		return nil, err

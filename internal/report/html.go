@@ -30,6 +30,7 @@ var Sections = []struct{ Anchor, Title string }{
 
 var tmpl = template.Must(template.New("pack").Funcs(template.FuncMap{
 	"num":      Num,
+	"tocPage":  tocPage,
 	"unit":     WithUnit,
 	"pct":      Pct,
 	"delta":    Delta,
@@ -98,6 +99,16 @@ func (p *Pack) render(w io.Writer, pages map[string]int, print bool) error {
 		}
 	}
 	return tmpl.Execute(w, d)
+}
+
+// tocPage is the page number of a section in the printed table of contents ("00" until known): a
+// fixed-width cell, so that filling it in never moves the layout (Printer.PDF rewrites it in place).
+func tocPage(anchor string, pages map[string]int) template.HTML {
+	n := "00"
+	if pages != nil {
+		n = fmt.Sprint(pages[anchor])
+	}
+	return template.HTML(fmt.Sprintf(`<span class="pg" id="pg-%s">%s</span>`, template.HTMLEscapeString(anchor), n))
 }
 
 // lastPoint is the last point of a chart, for its caption.

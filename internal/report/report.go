@@ -204,6 +204,61 @@ func once[T any](b *Builder, key string, f func() (T, error)) (T, error) {
 	return r, nil
 }
 
+func overviewKey(t territory.ID, m engine.Month) string {
+	return "aperçu " + t.String() + " " + m.String()
+}
+
+// Prepare reads at once the indicators, series and gaps of every territory of ts for month m (each input
+// is read once for all the packs of a run, not once per pack); Build then finds them.
+func (b *Builder) Prepare(ctx context.Context, ts []territory.ID, m engine.Month) error {
+	var todo []territory.ID
+	b.mu.Lock()
+	for _, t := range ts {
+		if _, ok := b.memo[overviewKey(t, m)]; !ok {
+			todo = append(todo, t)
+		}
+	}
+	b.mu.Unlock()
+	if len(todo) == 0 {
+		return nil
+	}
+	var (
+		all        map[territory.ID]engine.Overview
+		gaps       map[territory.ID][]engine.Gap
+		errO, errG error
+		wg         sync.WaitGroup
+	)
+	wg.Add(2)
+	go func() { defer wg.Done(); all, errO = b.eng.Overviews(ctx, todo, m.Add(-(ChartMonths - 1)), m) }()
+	go func() { defer wg.Done(); gaps, errG = b.eng.GapsMany(ctx, todo, m) }()
+	wg.Wait()
+	if err := errors.Join(errO, errG); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for t, o := range all {
+		b.memo[overviewKey(t, m)] = o
+		b.memo[gapsKey(t, m)] = gaps[t]
+	}
+	return nil
+}
+
+func gapsKey(t territory.ID, m engine.Month) string { return "manques " + t.String() + " " + m.String() }
+
+// gapsOf is the gaps of t at m: prepared, or read for t alone.
+func (b *Builder) gapsOf(ctx context.Context, t territory.ID, m engine.Month) ([]engine.Gap, error) {
+	return once(b, gapsKey(t, m), func() ([]engine.Gap, error) { return b.eng.Gaps(ctx, t, m) })
+}
+
+// overview is the indicators of t at m and their series: prepared, or read for t alone.
+func (b *Builder) overview(ctx context.Context, t territory.ID, m engine.Month) (engine.Overview, error) {
+	return once(b, overviewKey(t, m), func() (engine.Overview, error) {
+		all, err := b.eng.Overviews(ctx, []territory.ID{t}, m.Add(-(ChartMonths - 1)), m)
+		return all[t], err
+	})
+}
+
 // Build gathers the pack of territory t for month m.
 func (b *Builder) Build(ctx context.Context, t territory.ID, m engine.Month) (*Pack, error) {
 	eng, now := b.eng, b.now
@@ -225,24 +280,22 @@ func (b *Builder) Build(ctx context.Context, t territory.ID, m engine.Month) (*P
 		p.LevelName = "Commune"
 	}
 
-	// The three territory-specific reads are independent: ClickHouse answers them side by side.
+	// The two territory-specific reads are independent: ClickHouse answers them side by side.
 	var (
-		results          []engine.Result
-		series           map[string][]engine.Point
-		errR, errS, errG error
-		wg               sync.WaitGroup
+		ov         engine.Overview
+		errO, errG error
+		wg         sync.WaitGroup
 	)
-	wg.Add(3)
-	go func() { defer wg.Done(); results, errR = eng.Evaluate(ctx, t, m) }()
-	go func() { defer wg.Done(); series, errS = eng.SeriesMany(ctx, t, m.Add(-(ChartMonths - 1)), m) }()
-	go func() { defer wg.Done(); p.gaps, errG = eng.Gaps(ctx, t, m) }()
+	wg.Add(2)
+	go func() { defer wg.Done(); ov, errO = b.overview(ctx, t, m) }()
+	go func() { defer wg.Done(); p.gaps, errG = b.gapsOf(ctx, t, m) }()
 	wg.Wait()
-	if err := errors.Join(errR, errS, errG); err != nil {
+	if err := errors.Join(errO, errG); err != nil {
 		return nil, err
 	}
-	p.buildSynthesis(results, series)
-	for _, r := range results {
-		c := Chart{ID: r.ID, Label: r.Label, Unit: r.Unit, Points: series[r.ID]}
+	p.buildSynthesis(ov.Results, ov.Series)
+	for _, r := range ov.Results {
+		c := Chart{ID: r.ID, Label: r.Label, Unit: r.Unit, Points: ov.Series[r.ID]}
 		if c.SVG, err = chartSVG(c); err != nil {
 			return nil, fmt.Errorf("graphique de %s : %w", r.ID, err)
 		}
@@ -537,44 +590,86 @@ type Done struct {
 	Build, Write time.Duration // gathering the figures and drawing the HTML; writing the file (printing)
 }
 
-// WriteAll writes the packs of jobs for month m, calling each as every one finishes, in order. Gathering
-// the next pack's figures (ClickHouse and Go) overlaps the printing of the current one (Chromium, another
-// process), so a series of packs takes about the longer of the two, not their sum.
+// WriteAll writes the packs of jobs for month m, calling each as every one finishes, in the order of
+// jobs. The figures of every pack are read first in one engine request (Builder.Prepare); then packs are
+// gathered one after the other while up to pr.Tabs of them print side by side in one Chromium
+// (pr.Browser, else one started here for the run), so a run takes about its printing time, not the sum
+// of reading and printing.
 func WriteAll(ctx context.Context, b *Builder, pr Printer, m engine.Month, format string, jobs []Job, each func(Done)) {
+	var wg sync.WaitGroup
+	if len(jobs) > 1 {
+		ts := make([]territory.ID, len(jobs))
+		for i, j := range jobs {
+			ts[i] = j.Territory
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// A failure here (a territory unknown to the reference) is reported by the pack concerned,
+			// which Build then reads alone.
+			_ = b.Prepare(ctx, ts, m)
+		}()
+	}
+	if format == FormatPDF && pr.Browser == nil && len(jobs) > 1 {
+		// One Chromium for all the packs (starting it costs about a print), started while the figures
+		// are read.
+		br, err := pr.StartBrowser(ctx)
+		if err != nil {
+			wg.Wait()
+			for _, j := range jobs {
+				each(Done{Job: j, Err: err})
+			}
+			return
+		}
+		defer br.Close()
+		pr.Browser = br
+	}
+	wg.Wait()
 	type built struct {
+		i   int
 		p   *Pack
 		err error
 		d   time.Duration
 	}
-	ch := make(chan built, 1)
+	tabs := 1
+	if format == FormatPDF && pr.Browser != nil {
+		tabs = pr.tabs()
+	}
+	work := make(chan built, tabs)
+	results := make([]chan Done, len(jobs))
+	for i := range results {
+		results[i] = make(chan Done, 1)
+	}
 	go func() {
-		defer close(ch)
-		for _, j := range jobs {
+		defer close(work)
+		for i, j := range jobs {
+			if err := ctx.Err(); err != nil {
+				work <- built{i: i, err: err}
+				continue
+			}
 			t0 := time.Now()
 			p, err := b.Build(ctx, j.Territory, m)
 			if err == nil && format == FormatHTML {
-				err = p.renderCheck() // the HTML is drawn here, not in the printing loop
+				err = p.renderCheck() // the HTML is drawn here, not by the writers
 			}
-			select {
-			case ch <- built{p, err, time.Since(t0)}:
-			case <-ctx.Done():
-				return
-			}
+			work <- built{i, p, err, time.Since(t0)}
 		}
 	}()
-	for _, j := range jobs {
-		r, ok := <-ch
-		if !ok {
-			each(Done{Job: j, Err: ctx.Err()})
-			continue
-		}
-		d := Done{Job: j, Err: r.err, Build: r.d}
-		if r.err == nil {
-			t0 := time.Now()
-			d.Err = r.p.WriteFile(ctx, pr, format, j.Path)
-			d.Write = time.Since(t0)
-		}
-		each(d)
+	for w := 0; w < tabs; w++ {
+		go func() {
+			for r := range work {
+				d := Done{Job: jobs[r.i], Err: r.err, Build: r.d}
+				if r.err == nil {
+					t0 := time.Now()
+					d.Err = r.p.WriteFile(ctx, pr, format, jobs[r.i].Path)
+					d.Write = time.Since(t0)
+				}
+				results[r.i] <- d
+			}
+		}()
+	}
+	for _, c := range results {
+		each(<-c)
 	}
 }
 
