@@ -293,7 +293,7 @@ func (e *Engine) layout(ctx context.Context) (*tableLayout, error) {
 		return nil, err
 	}
 	rows, err := e.conn.Query(ctx, `SELECT name, engine, engine_full FROM system.tables WHERE database = currentDatabase() AND has(?, name)`,
-		append([]string{"activites_agregats"}, fingerprintTables...))
+		append([]string{"activites_agregats", "equipements"}, fingerprintTables...))
 	if err != nil {
 		return nil, err
 	}
@@ -335,13 +335,41 @@ func (e *Engine) layout(ctx context.Context) (*tableLayout, error) {
 // state reads the current source state.
 func (e *Engine) state(ctx context.Context, ref *territory.Reference) (sourceState, error) {
 	st := sourceState{ref: ref.LoadID, months: map[uint32]string{}}
-	l, err := e.layout(ctx)
+	sums, mutations, err := e.partState(ctx, fingerprintTables)
 	if err != nil {
 		return st, err
 	}
+	st.mutations = mutations
+	var structs []string
+	for k, v := range sums {
+		switch k[0] {
+		case "activites":
+			ym, err := strconv.ParseUint(k[1], 10, 32)
+			if err != nil || ym < 190001 || ym > 999912 {
+				st.other = true
+				structs = append(structs, "a"+k[1]+":"+v) // still part of the key
+				continue
+			}
+			st.months[uint32(ym)] = v
+		default:
+			structs = append(structs, k[1]+":"+v)
+		}
+	}
+	sort.Strings(structs)
+	st.structures = strings.Join(structs, ",")
+	return st, nil
+}
+
+// partState reads, for the tables named, the signature "sum/shards" of each (table, partition) (see
+// sourceState) and the number of their mutations.
+func (e *Engine) partState(ctx context.Context, tables []string) (map[[2]string]string, uint64, error) {
+	l, err := e.layout(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
 	byLocal := map[string]string{}
 	var locals []string
-	for _, name := range fingerprintTables {
+	for _, name := range tables {
 		local := l.local[name]
 		if local == "" {
 			local = name
@@ -360,7 +388,7 @@ func (e *Engine) state(ctx context.Context, ref *territory.Reference) (sourceSta
 	rows, err := e.conn.Query(qctx, `SELECT table, partition_id, max(max_block_number) FROM `+parts+`
 WHERE database = ? AND active AND has(?, table) GROUP BY table, partition_id`, args...)
 	if err != nil {
-		return st, err
+		return nil, 0, err
 	}
 	type sig struct{ sum, shards int64 }
 	sums := map[[2]string]*sig{}
@@ -369,7 +397,7 @@ WHERE database = ? AND active AND has(?, table) GROUP BY table, partition_id`, a
 		var block int64
 		if err := rows.Scan(&table, &partition, &block); err != nil {
 			rows.Close()
-			return st, err
+			return nil, 0, err
 		}
 		k := [2]string{byLocal[table], partition}
 		if sums[k] == nil {
@@ -380,39 +408,26 @@ WHERE database = ? AND active AND has(?, table) GROUP BY table, partition_id`, a
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return st, err
+		return nil, 0, err
 	}
-	var structs []string
+	out := make(map[[2]string]string, len(sums))
 	for k, s := range sums {
-		v := fmt.Sprintf("%d/%d", s.sum, s.shards)
-		switch k[0] {
-		case "activites":
-			ym, err := strconv.ParseUint(k[1], 10, 32)
-			if err != nil || ym < 190001 || ym > 999912 {
-				st.other = true
-				structs = append(structs, "a"+k[1]+":"+v) // still part of the key
-				continue
-			}
-			st.months[uint32(ym)] = v
-		default:
-			structs = append(structs, k[1]+":"+v)
-		}
+		out[k] = fmt.Sprintf("%d/%d", s.sum, s.shards)
 	}
-	sort.Strings(structs)
-	st.structures = strings.Join(structs, ",")
 	mrows, err := e.conn.Query(qctx, `SELECT count() FROM `+mutations+` WHERE database = ? AND has(?, table)`, args...)
 	if err != nil {
-		return st, err
+		return nil, 0, err
 	}
 	defer mrows.Close()
+	var n uint64
 	for mrows.Next() { // one row per shard on a cluster
-		var n uint64
-		if err := mrows.Scan(&n); err != nil {
-			return st, err
+		var k uint64
+		if err := mrows.Scan(&k); err != nil {
+			return nil, 0, err
 		}
-		st.mutations += n
+		n += k
 	}
-	return st, mrows.Err()
+	return out, n, mrows.Err()
 }
 
 // fingerprint is the key of the current source state (see sourceState).
@@ -796,11 +811,7 @@ PREWHERE has(?, cityHash64(structure_id)) WHERE type_lieu = 'lieu_activite'`, mo
 		}
 	}
 	if len(dirty) > 0 {
-		ms := monthsOf(dirty)
-		w, a := dateRanges("date", ms)
-		// GLOBAL: on a cluster the set of edited ids is built once, whatever shard holds the versions.
-		yms, err := e.distinctMonths(ctx, fmt.Sprintf(`SELECT DISTINCT toYYYYMM(date) FROM activites
-WHERE NOT (%[1]s) AND id GLOBAL IN (SELECT id FROM activites PREWHERE modification > creation WHERE %[1]s)`, w), append(append([]any{}, a...), a...)...)
+		yms, err := e.otherVersionMonths(ctx, dirty, prev, st)
 		if err != nil {
 			return nil, false, err
 		}
@@ -834,6 +845,71 @@ WHERE NOT (%[1]s) AND id GLOBAL IN (SELECT id FROM activites PREWHERE modificati
 	err = e.writeSet(ctx, st.key(), st.entries(), structs, months, base, replaced)
 	mark("écriture (copie des autres mois, mois recalculés, marqueur)")
 	return ms, true, err
+}
+
+// otherVersionMonths returns the months outside the changed partitions (dirty) whose aggregates an edit
+// in those partitions may have changed: an activity leaves month M when its previous latest version was
+// dated in M and a newer version arrived elsewhere. A version dated elsewhere than another version of
+// the same activity exists only if the activity was edited (a changed date is an edit), so only edited
+// rows of the changed partitions are followed.
+//
+// On one server the rows that arrived since the previous set are known: those of the parts whose
+// highest block number is above the partition's block number in the previous state (a part merged
+// since spans the new blocks, so it is counted as new, with its old rows: more months at worst, never
+// fewer). Only their edited ids are followed, and a month is kept only if it held the latest version
+// among the rows that were already there (the activity's previous latest version): an edit of an
+// activity already edited in those partitions leaves the months of its older versions alone. On a
+// cluster (block numbers per shard, summed in the state) every edited row of the changed partitions is
+// followed and every month of their other versions kept.
+func (e *Engine) otherVersionMonths(ctx context.Context, dirty map[uint32]bool, prev, st sourceState) ([]uint32, error) {
+	w, a := dateRanges("date", monthsOf(dirty))
+	var parts []string
+	var before []uint64
+	single := true
+	for ym := range dirty {
+		n, ok := singleShardBlock(prev.months[ym])
+		if _, okNow := singleShardBlock(st.months[ym]); !okNow || (!ok && prev.months[ym] != "") {
+			single = false
+			break
+		}
+		parts, before = append(parts, strconv.FormatUint(uint64(ym), 10)), append(before, n) // n = 0: a new partition
+	}
+	if !single {
+		// GLOBAL: on a cluster the set of edited ids is built once, whatever shard holds the versions.
+		return e.distinctMonths(ctx, fmt.Sprintf(`SELECT DISTINCT toYYYYMM(date) FROM activites
+WHERE NOT (%[1]s) AND id GLOBAL IN (SELECT id FROM activites PREWHERE modification > creation WHERE %[1]s)`, w),
+			append(append([]any{}, a...), a...)...)
+	}
+	// isNew: the row is in a part holding blocks written since the previous state (part names are
+	// partition_minblock_maxblock_level[_mutation] on every release).
+	const isNew = `toUInt64(splitByChar('_', _part)[3]) > transform(splitByChar('_', _part)[1], ?, ?, toUInt64(0))`
+	edited := fmt.Sprintf(`SELECT id FROM activites PREWHERE modification > creation WHERE (%s) AND %s`, w, isNew)
+	q := fmt.Sprintf(`SELECT DISTINCT ym FROM (
+    SELECT toYYYYMM(argMax(d, v)) AS ym, argMax(outside, v) AS o FROM (
+        SELECT cityHash64(id) AS h, version AS v, date AS d, 1 AS outside FROM activites
+        WHERE NOT (%[1]s) AND id IN (%[2]s)
+        UNION ALL
+        SELECT cityHash64(id) AS h, version AS v, date AS d, 0 AS outside FROM activites
+        WHERE (%[1]s) AND NOT (%[3]s) AND id IN (%[2]s))
+    GROUP BY h)
+WHERE o = 1`, w, edited, isNew)
+	// Placeholders in text order: outside branch (window, edited ids), inside branch (window, old
+	// rows, edited ids).
+	args := append(append([]any{}, a...), a...)
+	args = append(args, parts, before)
+	args = append(append(args, a...), parts, before)
+	args = append(append(args, a...), parts, before)
+	return e.distinctMonths(ctx, q, args...)
+}
+
+// singleShardBlock reads the highest block number of a partition signature written from one shard.
+func singleShardBlock(sig string) (uint64, bool) {
+	sum, shards, ok := strings.Cut(sig, "/")
+	if !ok || shards != "1" {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(sum, 10, 64)
+	return n, err == nil
 }
 
 func (e *Engine) persistedStructures(ctx context.Context, b *baseSet) (map[uint64]string, error) {

@@ -221,6 +221,7 @@ func TestIncrementalRefresh(t *testing.T) {
 		act("A13", 2, 0, "2026-10-25", "m1", 2, "domicile", "", "69264"),  // 2025-10 → 2026-10
 		act("A11", 2, 1, "2026-10-13", "m9", 10, "domicile", "", "69243"), // deleted
 		act("A22", 2, 0, "2026-11-03", "m2", 1, "domicile", "", "69092"),  // 2026-05 (left empty) → 2026-11
+		act("A8", 3, 0, "2026-10-15", "m2", 2, "domicile", "", "69027"),   // edited again (v1 July, v2 October)
 	)
 	chtest.Insert(t, conn, insStr, []any{"S1", uint64(2), uint8(0), "69027"}) // S1 moves to Brignais
 	info, err = x.RefreshReport(ctx)
@@ -228,10 +229,11 @@ func TestIncrementalRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Partitions that received rows: 2026-09, 2026-10, 2026-11, and S1's activities: 2026-06 (A21),
-	// 2026-10 (A2); other versions of the edited rows of those partitions: 2025-10 (A13 v1), 2026-05
-	// (A22 v1), 2026-07 (A8 v1; A8 v2 is in October). Not 2026-08 (A7 v2, whose v1 is in October, is
-	// not in a changed partition: October is recomputed with it anyway).
-	want := []Month{{2025, 10}, {2026, 5}, {2026, 6}, {2026, 7}, {2026, 9}, {2026, 10}, {2026, 11}}
+	// 2026-10 (A2); months of the previous latest version of the activities edited by the collection:
+	// 2025-10 (A13 v1), 2026-05 (A22 v1). Not 2026-07: A8's previous latest version (v2) was already in
+	// October, its v1 of July counted nowhere. Not 2026-08 (A7 v2, whose v1 is in October, is not in
+	// the collection: October is recomputed with it anyway).
+	want := []Month{{2025, 10}, {2026, 5}, {2026, 6}, {2026, 9}, {2026, 10}, {2026, 11}}
 	if info.Full || fmt.Sprint(info.Months) != fmt.Sprint(want) {
 		t.Fatalf("Refresh incrémental : %+v, attendu les mois %v", info, want)
 	}
@@ -269,7 +271,8 @@ func TestIncrementalRefresh(t *testing.T) {
 		{2025, 10, "69264", 0, 0, "A13 left"},
 		{2025, 10, "69027", 6, 1, "A14"},
 		{2026, 10, "69264", 5, 2, "A1 3 + A13 2 (A2 left with S1)"},
-		{2026, 10, "69027", 8, 3, "A3 5 + A8 1 + A2 2 (S1 now in Brignais)"},
+		{2026, 10, "69027", 9, 3, "A3 5 + A8 2 (v3) + A2 2 (S1 now in Brignais)"},
+		{2026, 7, "69027", 0, 0, "A8 v1 superseded since before the collection"},
 		{2026, 10, "69243", 0, 0, "A11 deleted"},
 		{2026, 6, "69027", 5, 1, "A21 through S1"},
 		{2026, 6, "69264", 0, 0, "S1 left Villefranche"},
@@ -307,6 +310,34 @@ func TestIncrementalRefresh(t *testing.T) {
 		t.Fatalf("agrégats copiés : %v %v (empreinte %s → %s)", ok, err, fp, fp2)
 	}
 	compareMonths(t, again, full)
+
+	// A collection merged with older rows before the refresh: the merged part holds blocks of both, so
+	// all its rows count as new (more months followed at worst, the same figures). A13 v3 moves from
+	// October (v2) to September, whose partition OPTIMIZE merges into one part with A20's.
+	chtest.Insert(t, conn, insAct, act("A13", 3, 0, "2026-09-20", "m1", 4, "domicile", "", "69264"))
+	if err := conn.Exec(ctx, "OPTIMIZE TABLE activites PARTITION 202609 FINAL"); err != nil {
+		t.Fatal(err)
+	}
+	info, err = x.RefreshReport(ctx)
+	if want := "[2026-09 2026-10]"; err != nil || info.Full || fmt.Sprint(info.Months) != want {
+		t.Fatalf("Refresh après fusion de la collecte : %+v %v, attendu les mois %s", info, err, want)
+	}
+	fp3, _ := x.fingerprint(ctx, ref)
+	merged, ok, err := x.loadPersisted(ctx, fp3, nil)
+	if err != nil || !ok {
+		t.Fatalf("agrégats après fusion : %v %v", ok, err)
+	}
+	full, err = x.passActivities(ctx, ref, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareMonths(t, merged, full)
+	if a := merged[Month{2026, 9}].communes["69264"]; a == nil || a.acc != 8 || a.n != 2 {
+		t.Errorf("2026-09 69264 : %+v, attendu 8 accompagnements / 2 activités (A12 4 + A13 v3 4)", a)
+	}
+	if a := merged[Month{2026, 10}].communes["69264"]; a == nil || a.acc != 3 || a.n != 1 {
+		t.Errorf("2026-10 69264 : %+v, attendu 3 accompagnements / 1 activité (A1, A13 partie)", a)
+	}
 }
 
 // compareMonths reports every difference between two sets of month aggregates.
