@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -160,15 +161,24 @@ func (r *request) compute(ctx context.Context, ind catalogue.Indicator, ms []Mon
 // communes as their 1-based index in the reference, 0 outside it), and the query may spill to disk
 // (max_bytes_before_external_group_by) rather than fail on a server with a small max_memory_usage.
 //
+// The last GROUP BY (month × commune × counsellor) is over one UInt64, a hash of the three: 18.16
+// groups a 14-byte composite key 2× slower (540 ms against 320 ms for the 2.2 M ids of 7 months), and
+// the three come back with any(). Two groups share a hash with a probability of about G²/2⁶⁵ (10⁻⁸
+// for the 500 000 groups of 36 months of a département), far below the id hashing's.
+//
 // Packing of p: date as days since 1970 (UInt16) × 2⁴⁸ + commune index (UInt16, 65535 = deleted) ×
 // 2³² + accompagnements (UInt32): exactly 64 bits. No alias names the column it is computed from
 // (argMax(p, v) AS p): current releases' analyzer may read that as a cyclic alias.
-const activityBaseSQL = `SELECT toYYYYMM(d) AS ym, ci, medh, sum(acc) AS accs, count() AS n, max(d) AS last
+const activityBaseSQL = `SELECT toUInt32(intDiv(mk, 65536)) AS ym, toUInt16(mk %% 65536) AS ci, medh, accs, n, last
 FROM (
-    SELECT toDate(toUInt16(intDiv(p, 281474976710656))) AS d, toUInt16(intDiv(p, 4294967296) %% 65536) AS ci,
-           toUInt32(p %% 4294967296) AS acc, medh
+  SELECT any(ymci) AS mk, any(mh1) AS medh, sum(acc) AS accs, count() AS n, max(d) AS last
+  FROM (
+    SELECT d, toUInt32(toYYYYMM(d)) * 65536 + ci AS ymci, acc, mh1
     FROM (
-        SELECT argMax(pk, v) AS p, argMax(mh, v) AS medh
+    SELECT toDate(toUInt16(intDiv(p, 281474976710656))) AS d, toUInt16(intDiv(p, 4294967296) %% 65536) AS ci,
+           toUInt32(p %% 4294967296) AS acc, mh1
+    FROM (
+        SELECT argMax(pk, v) AS p, argMax(mh, v) AS mh1
         FROM (
             SELECT cityHash64(id) AS h, version AS v,
                    toUInt64(date) * 281474976710656 + toUInt64(accompagnements)
@@ -188,8 +198,10 @@ FROM (
         GROUP BY h
     )
     WHERE ci != 65535 %[3]s
-)
-GROUP BY ym, ci, medh`
+    )
+  )
+  GROUP BY cityHash64(mh1, ymci)
+)`
 
 // deletedCommune is the commune index that marks a deleted version in the packed state: the
 // reference must have fewer communes.
@@ -710,85 +722,177 @@ WHERE del = 0`, ind.Inputs[0]).Scan(&total, &done, &last); err != nil {
 
 // ---- equipment ----------------------------------------------------------------------------------------
 
-type equipRow struct {
-	terr    string
-	periode time.Time
-	v       float64
-	version uint64
+// equipSeries is what one territory reported for one figure: its periods (days since 1970) in
+// increasing order and the value of each.
+type equipSeries struct {
+	terr string
+	ps   []uint16
+	vs   []float64
 }
 
 // loadEquipment reads the latest value of each (indicator, territory, period) for the indicators, with
-// periods in [from, to]; bare INSEE codes are read as communes (com:) and, if a commune was reported
-// under both spellings for the same period, the later report wins.
-func (r *request) loadEquipment(ctx context.Context, inds []string, from, to time.Time) ([]equipRow, error) {
-	rows, err := r.e.conn.Query(ctx, `SELECT ind, terr, periode, v, ver FROM (
-    SELECT toString(indicateur) AS ind, territoire AS terr, periode, argMax(valeur, version) AS v,
-           argMax(deleted, version) AS del, max(version) AS ver
+// periods in [from, to], as one series per (indicator, territory): a national reference reports 35 000
+// communes × 36 months per figure, and arrays decode ≈ 10× faster than as many rows. Bare INSEE codes
+// are read as communes (com:); if a commune was reported under both spellings for the same period, the
+// later report wins (after each spelling's own deletions, as two separate records).
+//
+// The query groups by hashes of the keys (one UInt64 instead of strings: 2–3× faster on 18.16 at 1.3 M
+// rows; a collision is as unlikely as for activity ids) and `indicateur IN (…)` uses the table's
+// primary key. Results are kept per engine while the equipements table is unchanged (equipCache).
+func (r *request) loadEquipment(ctx context.Context, inds []string, from, to time.Time) ([]equipSeries, error) {
+	sig, err := r.equipSignature(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key := strings.Join(inds, ",") + "|" + day(from) + "|" + day(to)
+	if s, ok := r.e.equip.get(sig, key); ok {
+		return s, nil
+	}
+	in := strings.TrimSuffix(strings.Repeat("?, ", len(inds)), ", ")
+	args := make([]any, 0, len(inds)+2)
+	for _, i := range inds {
+		args = append(args, i)
+	}
+	args = append(args, day(from), day(to))
+	rows, err := r.e.conn.Query(ctx, `SELECT any(i1), any(t1), groupArray(toUInt16(p1)), groupArray(v1), groupArray(r1) FROM (
+    SELECT any(indicateur) AS i1, any(territoire) AS t1, any(periode) AS p1, argMax(valeur, version) AS v1,
+           argMax(deleted, version) AS d1, max(version) AS r1
     FROM equipements
-    WHERE has(?, toString(indicateur)) AND periode >= toDate(?) AND periode <= toDate(?)
-    GROUP BY indicateur, territoire, periode)
-WHERE del = 0`, inds, day(from), day(to))
+    WHERE indicateur IN (`+in+`) AND periode >= toDate(?) AND periode <= toDate(?)
+    GROUP BY cityHash64(indicateur, territoire, periode))
+WHERE d1 = 0
+GROUP BY cityHash64(i1, t1)`, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	type key struct {
-		ind, terr string
-		p         time.Time
+	type raw struct {
+		ps  []uint16
+		vs  []float64
+		ver []uint64
 	}
-	best := map[key]equipRow{}
+	byKey := map[[2]string][]raw{} // (indicator, com:-normalised territory) → its spellings
 	for rows.Next() {
-		var ind string
-		var e equipRow
-		if err := rows.Scan(&ind, &e.terr, &e.periode, &e.v, &e.version); err != nil {
+		var ind, terr string
+		var x raw
+		if err := rows.Scan(&ind, &terr, &x.ps, &x.vs, &x.ver); err != nil {
 			return nil, err
 		}
-		if !strings.Contains(e.terr, ":") {
-			e.terr = "com:" + e.terr
+		if !strings.Contains(terr, ":") {
+			terr = "com:" + terr
 		}
-		k := key{ind, e.terr, e.periode}
-		if b, ok := best[k]; !ok || e.version > b.version {
-			best[k] = e
-		}
+		k := [2]string{ind, terr}
+		byKey[k] = append(byKey[k], x)
 	}
-	out := make([]equipRow, 0, len(best))
-	for _, e := range best {
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]equipSeries, 0, len(byKey))
+	for k, xs := range byKey {
+		e := equipSeries{terr: k[1], ps: xs[0].ps, vs: xs[0].vs}
+		if len(xs) > 1 { // both spellings: per period, the later report
+			best := map[uint16]int{}
+			var ver []uint64
+			e = equipSeries{terr: k[1]}
+			for _, x := range xs {
+				for j, p := range x.ps {
+					if i, ok := best[p]; !ok || x.ver[j] > ver[i] {
+						if !ok {
+							best[p] = len(e.ps)
+							e.ps, e.vs, ver = append(e.ps, p), append(e.vs, x.vs[j]), append(ver, x.ver[j])
+						} else {
+							e.vs[i], ver[i] = x.vs[j], x.ver[j]
+						}
+					}
+				}
+			}
+		}
+		// groupArray keeps the order rows reach it in, which is not the periods' order.
+		sort.Sort(byPeriod(e))
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	r.e.equip.put(sig, key, out)
+	return out, nil
 }
 
+type byPeriod equipSeries
+
+func (s byPeriod) Len() int           { return len(s.ps) }
+func (s byPeriod) Less(i, j int) bool { return s.ps[i] < s.ps[j] }
+func (s byPeriod) Swap(i, j int) {
+	s.ps[i], s.ps[j] = s.ps[j], s.ps[i]
+	s.vs[i], s.vs[j] = s.vs[j], s.vs[i]
+}
+
+// dayNum is t as days since 1970 (a Date on the server).
+func dayNum(t time.Time) uint16 { return uint16(t.Unix() / 86400) }
+
+// dayTime is the inverse of dayNum.
+func dayTime(d uint16) time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
+
+// equipmentFlows: sum of the values reported in the window of each month by every territory of the
+// group (itself, its EPCI, its communes).
 func (r *request) equipmentFlows(ctx context.Context, ind catalogue.Indicator, ms []Month, gs []group, out values) error {
 	from, _ := window(ind, ms[0])
 	_, to := window(ind, ms[len(ms)-1])
-	rows, err := r.loadEquipment(ctx, ind.Inputs, from, to)
+	series, err := r.loadEquipment(ctx, ind.Inputs, from, to)
 	if err != nil {
 		return err
 	}
-	for _, m := range ms {
-		a, b := window(ind, m)
-		any := false
-		sum := map[string]float64{}
-		last := map[string]time.Time{}
-		for _, e := range rows {
-			if e.periode.Before(a) || e.periode.After(b) {
-				continue
+	of := map[string][]int{} // territory → the groups it counts in
+	for i, g := range gs {
+		for t := range g.terr {
+			if !strings.Contains(t, ":") {
+				continue // bare codes are already read as com:
 			}
-			any = true
-			for _, g := range gs {
-				if g.terr[e.terr] {
-					sum[g.key] += e.v
-					if e.periode.After(last[g.key]) {
-						last[g.key] = e.periode
-					}
-				}
+			of[t] = append(of[t], i)
+		}
+	}
+	// Per group and period, the sum reported; every period reported anywhere.
+	sums := make([]map[uint16]float64, len(gs))
+	for i := range sums {
+		sums[i] = map[uint16]float64{}
+	}
+	periods := map[uint16]bool{}
+	for _, s := range series {
+		for j, p := range s.ps {
+			periods[p] = true
+			for _, i := range of[s.terr] {
+				sums[i][p] += s.vs[j]
+			}
+		}
+	}
+	for _, m := range ms {
+		wa, wb := window(ind, m)
+		a, b := dayNum(wa), dayNum(wb)
+		any := false
+		for p := range periods {
+			if p >= a && p <= b {
+				any = true
+				break
 			}
 		}
 		if !any {
 			continue
 		}
-		for _, g := range gs {
-			out.set(g.key, m, cell{v: ptr(sum[g.key]), last: last[g.key]})
+		for i, g := range gs {
+			var sum float64
+			var last uint16
+			seen := false
+			for p, v := range sums[i] {
+				if p < a || p > b {
+					continue
+				}
+				sum += v
+				if !seen || p > last {
+					last, seen = p, true
+				}
+			}
+			c := cell{v: ptr(sum)}
+			if seen {
+				c.last = dayTime(last)
+			}
+			out.set(g.key, m, c)
 		}
 	}
 	return nil
@@ -797,41 +901,54 @@ func (r *request) equipmentFlows(ctx context.Context, ind catalogue.Indicator, m
 // equipmentStocks: % of the group's communes whose last reported stock at or before M is ≥ MinCount.
 // Stocks carry forward without expiry; a commune that never reported has 0.
 func (r *request) equipmentStocks(ctx context.Context, ind catalogue.Indicator, ms []Month, gs []group, out values) error {
-	rows, err := r.loadEquipment(ctx, ind.Inputs, time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), ms[len(ms)-1].End())
+	series, err := r.loadEquipment(ctx, ind.Inputs, time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), ms[len(ms)-1].End())
 	if err != nil {
 		return err
 	}
-	for _, m := range ms {
-		lastP := map[string]time.Time{}
-		val := map[string]float64{}
-		any := false
-		for _, e := range rows {
-			if e.periode.After(m.Start()) {
-				continue
-			}
-			any = true
-			if p, ok := lastP[e.terr]; !ok || e.periode.After(p) {
-				lastP[e.terr], val[e.terr] = e.periode, e.v
-			}
+	byTerr := make(map[string]*equipSeries, len(series))
+	first, any := uint16(0), false // earliest period reported by any territory
+	for i := range series {
+		s := &series[i]
+		byTerr[s.terr] = s
+		if len(s.ps) > 0 && (!any || s.ps[0] < first) {
+			first, any = s.ps[0], true
 		}
-		if !any {
-			continue
+	}
+	threshold := float64(max(ind.MinCount, 1))
+	for _, m := range ms {
+		at := dayNum(m.Start())
+		if !any || first > at {
+			continue // nothing reported yet at M: no figure
 		}
 		for _, g := range gs {
 			if len(g.communes) == 0 {
 				continue
 			}
 			ok := 0
-			var last time.Time
+			var last uint16
+			seen := false
 			for _, c := range g.communes {
-				if val["com:"+c] >= float64(max(ind.MinCount, 1)) {
+				s := byTerr["com:"+c]
+				if s == nil {
+					continue
+				}
+				// The last period at or before M.
+				k := sort.Search(len(s.ps), func(i int) bool { return s.ps[i] > at }) - 1
+				if k < 0 {
+					continue
+				}
+				if s.vs[k] >= threshold {
 					ok++
 				}
-				if p := lastP["com:"+c]; p.After(last) {
-					last = p
+				if !seen || s.ps[k] > last {
+					last, seen = s.ps[k], true
 				}
 			}
-			out.set(g.key, m, cell{v: ptr(float64(ok) * 100 / float64(len(g.communes))), last: last})
+			c := cell{v: ptr(float64(ok) * 100 / float64(len(g.communes)))}
+			if seen {
+				c.last = dayTime(last)
+			}
+			out.set(g.key, m, c)
 		}
 	}
 	return nil

@@ -497,3 +497,40 @@ func TestEmpty(t *testing.T) {
 		}
 	}
 }
+
+// TestEquipmentSpellingsAndCache: a2.reconditionnement of C1 over the quarter 2026-08..10 (12 in the
+// fixture), read by one long-lived engine while equipment files arrive: each new file is seen (the
+// cache follows the table), and for one period reported under both spellings of the commune (bare
+// INSEE code and com:) the later report wins, after each spelling's own deletions.
+func TestEquipmentSpellingsAndCache(t *testing.T) {
+	e, conn, _ := newTestEngine(t)
+	ctx := context.Background()
+	loadFixture(t, conn)
+	oct := Month{2026, 10}
+	eq := func(terr string, ver uint64, del uint8, v float64) []any {
+		return []any{chtest.Day("2026-10-01"), terr, "pc_reconditionnes_distribues", ver, del, v}
+	}
+	for _, step := range []struct {
+		row  []any
+		want float64
+		why  string
+	}{
+		{nil, 12, "fixture: August"},
+		{eq("69264", 1, 0, 5), 17, "bare code, October: 12 + 5"},
+		{eq("com:69264", 2, 0, 7), 19, "com: reported later for October: 12 + 7"},
+		{eq("69264", 3, 0, 4), 16, "bare code reported again, later: 12 + 4"},
+		{eq("69264", 4, 1, 0), 19, "bare code deleted: com:'s 7 is left"},
+		{eq("com:69264", 5, 1, 0), 12, "both deleted"},
+	} {
+		if step.row != nil {
+			chtest.Insert(t, conn, insEq, step.row)
+		}
+		rs, err := e.Evaluate(ctx, territory.MustParse(c1), oct, "a2.reconditionnement")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := rs[0].Value; v == nil || *v != step.want {
+			t.Errorf("%s : %v, attendu %v", step.why, v, step.want)
+		}
+	}
+}
