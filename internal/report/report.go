@@ -244,7 +244,9 @@ func (b *Builder) Prepare(ctx context.Context, ts []territory.ID, m engine.Month
 	return nil
 }
 
-func gapsKey(t territory.ID, m engine.Month) string { return "manques " + t.String() + " " + m.String() }
+func gapsKey(t territory.ID, m engine.Month) string {
+	return "manques " + t.String() + " " + m.String()
+}
 
 // gapsOf is the gaps of t at m: prepared, or read for t alone.
 func (b *Builder) gapsOf(ctx context.Context, t territory.ID, m engine.Month) ([]engine.Gap, error) {
