@@ -1,0 +1,79 @@
+package sources
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+)
+
+// TestFastCounters: the plain forms are read (sorted, zeros and nulls left out, known names shared);
+// every form the fast reader does not own answers ok=false, so the schema path decides.
+func TestFastCounters(t *testing.T) {
+	tests := []struct {
+		raw  string
+		keys []string
+		vals []uint32
+		ok   bool
+	}{
+		{``, nil, nil, true},
+		{`null`, nil, nil, true},
+		{`{}`, nil, nil, true},
+		{` { } `, nil, nil, true},
+		{`{"masculin":0,"feminin":1,"non_communique":0}`, []string{"genres.feminin"}, []uint32{1}, true},
+		{`{"non_communique":2, "feminin":3 ,"masculin":null}`, []string{"genres.feminin", "genres.non_communique"}, []uint32{3, 2}, true},
+		{"{\n\t\"autre\": 4294967295\r\n}", []string{"genres.autre"}, []uint32{4294967295}, true},
+		{`{"feminin":4294967296}`, nil, nil, false}, // above UInt32
+		{`{"feminin":1,"feminin":2}`, nil, nil, false}, // duplicate
+		{`{"f\u00e9minin":1}`, nil, nil, false},        // escape
+		{`{"féminin":1}`, nil, nil, false},             // not ASCII
+		{`{"feminin":-1}`, nil, nil, false},
+		{`{"feminin":1.0}`, nil, nil, false},
+		{`{"feminin":1e2}`, nil, nil, false},
+		{`{"feminin":01}`, nil, nil, false},
+		{`{"feminin":"1"}`, nil, nil, false},
+		{`{"feminin":true}`, nil, nil, false},
+		{`{"feminin":1,}`, nil, nil, false},
+		{`{"feminin":1} x`, nil, nil, false},
+		{`{"feminin" 1}`, nil, nil, false},
+		{`{"feminin":1`, nil, nil, false},
+		{`[1]`, nil, nil, false},
+		{`{"a":nul}`, nil, nil, false},
+	}
+	for _, tt := range tests {
+		keys, vals, ok := fastCounters([]byte(tt.raw), "genres", nil, nil)
+		if ok != tt.ok || (ok && (!reflect.DeepEqual(keys, tt.keys) || !reflect.DeepEqual(vals, tt.vals))) {
+			t.Errorf("fastCounters(%q) = %v %v %v, attendu %v %v %v", tt.raw, keys, vals, ok, tt.keys, tt.vals, tt.ok)
+		}
+	}
+	// The prefix of the group is kept, and appended after what is already there.
+	keys, vals, _ := fastCounters([]byte(`{"retraite":1}`), "statuts", []string{"genres.feminin"}, []uint32{1})
+	if !reflect.DeepEqual(keys, []string{"genres.feminin", "statuts.retraite"}) || !reflect.DeepEqual(vals, []uint32{1, 1}) {
+		t.Errorf("ajout : %v %v", keys, vals)
+	}
+}
+
+// TestActiviteFastBeneficiaires: for every shape of beneficiaires, whatever the fast path accepts the
+// schema path maps to the same row, and the plain shapes do take the fast path.
+func TestActiviteFastBeneficiaires(t *testing.T) {
+	const record = `{"type":"activite","id":"a1","attributes":{"type":"individuel","mediateur_id":"m1","accompagnements":1,` +
+		`"date":"2026-10-06","duree":45,"type_lieu":"domicile","modification":"2026-10-06T14:02:11Z"%s}}`
+	tests := []struct {
+		benef string
+		fast  bool
+	}{
+		{``, true},
+		{`,"beneficiaires":null`, true},
+		{`,"beneficiaires":{"total":2,"genres":{"feminin":1,"masculin":1},"statuts":null}`, true},
+		{`,"beneficiaires":{"total":1,"tranches_age":{"soixante_dix_plus":1,"moins_de_douze":null}}`, true},
+		{`,"beneficiaires":{"total":1,"genres":{"f\u00e9minin":1}}`, false},
+		{`,"beneficiaires":{"total":1,"genres":{"feminin":1,"feminin":1}}`, false},
+		{`,"beneficiaires":{"total":1,"genres":{"feminin":2.0}}`, false},
+		{`,"beneficiaires":{"total":1,"genres":[1]}`, false},
+	}
+	for _, tt := range tests {
+		raw := []byte(fmt.Sprintf(record, tt.benef))
+		if got := checkFastAgainstSchema(t, raw); got != tt.fast {
+			t.Errorf("chemin rapide %v, attendu %v pour %s", got, tt.fast, raw)
+		}
+	}
+}
