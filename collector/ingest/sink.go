@@ -14,9 +14,11 @@ import (
 )
 
 // DefaultBatchSize is how many rows a Writer buffers before sending them: large enough for ClickHouse
-// (few parts), small enough that memory stays flat whatever the input size (two batches are held: one
-// being filled, one being sent; 2 × 20 000 rows of activities took the fne process past 300 MB).
-const DefaultBatchSize = 10000
+// (every insert makes one part per month it touches), small enough that memory stays flat whatever the
+// input size (two batches are held: one being filled, one being sent, whose copy in the driver is the
+// largest). Measured on 1 M activities, 2 cores: 10 000 rows 5.4 s and 145 MB peak RSS, 20 000 rows
+// 4.7 s and 218 MB, 25 000 rows 240 MB, 50 000 rows 390 MB.
+const DefaultBatchSize = 20000
 
 // Sink receives a collector's output for one run.
 type Sink struct {
@@ -84,13 +86,15 @@ func (s *Sink) Writer(table string, columns ...string) *Writer {
 }
 
 // Append adds one valid row (values in the order of the writer's columns) and counts it as written
-// once its batch is sent. An error is the failure of this row's batch or of the previous one.
+// once its batch is sent. An error is the failure of this row's batch or of the previous one. The
+// slice values is kept until the batch is sent: a caller must not reuse it for the next row.
 func (w *Writer) Append(ctx context.Context, values ...any) error {
 	if len(values) != len(w.columns)-3 {
 		return fmt.Errorf("ingest: %s: %d values for %d columns", w.table, len(values), len(w.columns)-3)
 	}
-	row := append(values, w.sink.run.Input, w.sink.run.ID, w.sink.run.Started)
-	w.rows = append(w.rows, row)
+	// The provenance is the same for every row: send adds it as three constant columns, so the row is
+	// kept as the collector built it (appending three values would copy every row).
+	w.rows = append(w.rows, values)
 	if len(w.rows) >= w.sink.batchSize {
 		if err := w.wait(); err != nil {
 			return err
@@ -152,19 +156,28 @@ func (w *Writer) send(ctx context.Context, rows [][]any) error {
 	// check for cancellation before handing a batch over.
 	sendCtx := context.WithoutCancel(ctx)
 	query := fmt.Sprintf("INSERT INTO %s (%s)", w.table, strings.Join(w.columns, ", "))
+	n := len(rows)
+	cols, columnar := Columnar(rows, len(w.columns)-3)
+	if columnar {
+		cols = append(cols, Provenance(n, w.sink.run.Input, w.sink.run.ID, w.sink.run.Started)...)
+		// The typed columns are all that is sent, retries included: the rows (a slice and a boxed
+		// value per cell, ~600 bytes per activity) are released now rather than after the insert.
+		clear(rows)
+	}
 	err := w.sink.withRetry(ctx, "écriture dans "+w.table, func() error {
 		b, err := w.sink.conn.PrepareBatch(sendCtx, query)
 		if err != nil {
 			return err
 		}
-		if cols, ok := Columnar(rows, len(w.columns)); ok {
+		if columnar {
 			if err := AppendColumns(b, cols); err != nil {
 				_ = b.Abort()
 				return backoff.Permanent(fmt.Errorf("ligne invalide pour %s : %w", w.table, err))
 			}
 		} else {
+			run := w.sink.run
 			for _, r := range rows {
-				if err := b.Append(r...); err != nil {
+				if err := b.Append(append(r[:len(r):len(r)], run.Input, run.ID, run.Started)...); err != nil {
 					_ = b.Abort()
 					return backoff.Permanent(fmt.Errorf("ligne invalide pour %s : %w", w.table, err))
 				}
@@ -172,14 +185,25 @@ func (w *Writer) send(ctx context.Context, rows [][]any) error {
 		}
 		return b.Send()
 	})
+	clear(rows) // the buffer serves the next batch: it must not keep this one's rows alive
 	if err != nil {
 		return err
 	}
 	w.sink.mu.Lock()
-	w.sink.written += uint64(len(rows))
+	w.sink.written += uint64(n)
 	w.sink.mu.Unlock()
 	w.sink.report()
 	return nil
+}
+
+// Provenance returns the columns source_input, run_id and ingested_at of n rows of one run, as the
+// writers append them after the collector's columns.
+func Provenance(n int, input, runID string, at time.Time) []any {
+	in, id, ts := make([]string, n), make([]string, n), make([]time.Time, n)
+	for i := range n {
+		in[i], id[i], ts[i] = input, runID, at
+	}
+	return []any{in, id, ts}
 }
 
 // Columnar transposes rows into one typed slice per column, as the driver's Column().Append takes them;

@@ -62,6 +62,9 @@ func BenchmarkIngestActivites(b *testing.B) {
 		for k := 0; k < repeat; k++ {
 			db := chtest.Migrated(b)
 			r := &ingest.Runner{Conn: db.Conn}
+			if v := os.Getenv("FNE_BENCH_BATCH"); v != "" {
+				r.BatchSize, _ = strconv.Atoi(v)
+			}
 			if p := os.Getenv("FNE_BENCH_CPUPROFILE"); p != "" && k == 0 {
 				pf, err := os.Create(p)
 				if err != nil {
@@ -217,7 +220,7 @@ func ingestSplit(b *testing.B, file string, db *chtest.DB) ingestSplitResult {
 	tParse := read(func(raw []byte) {
 		row, _, _, rerr := spec.parse(sch, raw, now)
 		if rerr == nil {
-			rows = append(rows, append(row, file, "bench", now))
+			rows = append(rows, row)
 		}
 	})
 	_ = raws
@@ -233,11 +236,11 @@ func ingestSplit(b *testing.B, file string, db *chtest.DB) ingestSplitResult {
 		if err != nil {
 			b.Fatal(err)
 		}
-		colsData, ok := ingest.Columnar(part, len(activitesColumns)+3)
+		colsData, ok := ingest.Columnar(part, len(activitesColumns))
 		if !ok {
 			b.Fatal("colonnes hétérogènes")
 		}
-		if err := ingest.AppendColumns(batch, colsData); err != nil {
+		if err := ingest.AppendColumns(batch, append(colsData, ingest.Provenance(len(part), file, "bench", now)...)); err != nil {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
