@@ -22,7 +22,7 @@ func TestFastCounters(t *testing.T) {
 		{`{"masculin":0,"feminin":1,"non_communique":0}`, []string{"genres.feminin"}, []uint32{1}, true},
 		{`{"non_communique":2, "feminin":3 ,"masculin":null}`, []string{"genres.feminin", "genres.non_communique"}, []uint32{3, 2}, true},
 		{"{\n\t\"autre\": 4294967295\r\n}", []string{"genres.autre"}, []uint32{4294967295}, true},
-		{`{"feminin":4294967296}`, nil, nil, false}, // above UInt32
+		{`{"feminin":4294967296}`, nil, nil, false},    // above UInt32
 		{`{"feminin":1,"feminin":2}`, nil, nil, false}, // duplicate
 		{`{"f\u00e9minin":1}`, nil, nil, false},        // escape
 		{`{"féminin":1}`, nil, nil, false},             // not ASCII
