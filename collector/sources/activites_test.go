@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 )
 
 // TestFastCounters: the plain forms are read (sorted, zeros and nulls left out, known names shared);
@@ -75,5 +76,34 @@ func TestActiviteFastBeneficiaires(t *testing.T) {
 		if got := checkFastAgainstSchema(t, raw); got != tt.fast {
 			t.Errorf("chemin rapide %v, attendu %v pour %s", got, tt.fast, raw)
 		}
+	}
+}
+
+// TestParseUTCStamp: wherever the fast reader answers, time.Parse(RFC3339Nano) gives the same instant;
+// the plain Coop forms are read by the fast reader.
+func TestParseUTCStamp(t *testing.T) {
+	inputs := []string{
+		"2026-10-06T14:02:11.000Z", "2026-10-06T14:02:11Z", "2024-02-29T23:59:59.123456789Z", "2026-12-31T00:00:00.5Z",
+		"2023-02-29T10:00:00Z", "2026-04-31T10:00:00Z", "2026-13-01T10:00:00Z", "2026-00-10T10:00:00Z",
+		"2026-10-06T24:00:00Z", "2026-10-06T14:60:00Z", "2026-10-06T14:02:60Z", "2026-10-06T14:02:11.Z",
+		"2026-10-06T14:02:11.1234567890Z", "2026-10-06T14:02:11+02:00", "2026-10-06t14:02:11z", "2026-10-06 14:02:11Z",
+		"2026-1-06T14:02:11Z", "+026-10-06T14:02:11Z", "2026-10-06T14:02:11,5Z", "2026-10-06T14:02:1xZ", "0000-01-01T00:00:00Z",
+	}
+	fast := map[string]bool{}
+	for _, in := range inputs {
+		got, ok := parseUTCStamp(in)
+		want, err := time.Parse(time.RFC3339Nano, in)
+		if ok && (err != nil || !got.Equal(want) || got.Location() != time.UTC) {
+			t.Errorf("parseUTCStamp(%q) = %v, time.Parse = %v %v", in, got, want, err)
+		}
+		fast[in] = ok
+	}
+	for _, in := range inputs[:4] {
+		if !fast[in] {
+			t.Errorf("parseUTCStamp(%q) devrait lire la forme de la Coop", in)
+		}
+	}
+	if fast["2023-02-29T10:00:00Z"] || fast["2026-10-06T14:02:11+02:00"] {
+		t.Error("date impossible ou décalage horaire lus par le chemin rapide")
 	}
 }

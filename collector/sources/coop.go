@@ -200,6 +200,10 @@ type coopSpec struct {
 	// fast, when set, maps a record that is certainly valid without the generic validator (see
 	// activiteFast); ok=false sends the record through the schema and row.
 	fast func(raw []byte, now time.Time) (row []any, modification time.Time, ok bool)
+	// observed and version are the positions in columns of coopObserved and of the version (-1 if
+	// none), found once by newCoopCollector rather than per record.
+	observed []int
+	version  int
 }
 
 // parse validates and maps one raw resource: the row, its modification, or why it is rejected (with
@@ -232,19 +236,20 @@ func (s *coopSpec) parse(sch *jsonschema.Schema, raw []byte, now time.Time) (row
 var coopObserved = map[string]bool{"modification": true, "creation": true, "date": true}
 
 func (s *coopSpec) checkDates(row []any, now time.Time) *recordError {
-	version := -1
-	for i, col := range s.columns {
+	for _, i := range s.observed {
 		if i >= len(row) {
 			break
 		}
-		if col == "version" {
-			version = i
-		}
-		if v, ok := row[i].(time.Time); ok && coopObserved[col] {
+		if v, ok := row[i].(time.Time); ok {
+			col := s.columns[i]
 			if reason := checkDate(col, v, observed, col != "date", now); reason != "" {
 				return &recordError{field: col, reason: reason}
 			}
 		}
+	}
+	version := s.version
+	if version >= len(row) {
+		version = -1
 	}
 	// The modification passed: a version beyond the range comes from the suppression.
 	if version < 0 {
@@ -510,6 +515,15 @@ type coopCollector struct {
 }
 
 func newCoopCollector(spec coopSpec) *coopCollector {
+	spec.version = -1
+	for i, col := range spec.columns {
+		if coopObserved[col] {
+			spec.observed = append(spec.observed, i)
+		}
+		if col == "version" {
+			spec.version = i
+		}
+	}
 	return &coopCollector{spec: spec, fetch: newHTTPFetcher(coopSource)}
 }
 
