@@ -848,43 +848,70 @@ func (r *request) equipmentFlows(ctx context.Context, ind catalogue.Indicator, m
 			of[t] = append(of[t], i)
 		}
 	}
-	// Per group and period, the sum reported; every period reported anywhere.
-	sums := make([]map[uint16]float64, len(gs))
-	for i := range sums {
-		sums[i] = map[uint16]float64{}
-	}
-	periods := map[uint16]bool{}
+	// Periods reported anywhere, indexed densely (periods are days since 1970 within [from, to]): a
+	// national reference reports 35 000 communes × 36 periods per figure, and per-group maps of
+	// periods made this loop a quarter of a warm scorecard.
+	lo, hi := uint16(math.MaxUint16), uint16(0)
 	for _, s := range series {
+		for _, p := range s.ps {
+			lo, hi = min(lo, p), max(hi, p)
+		}
+	}
+	if lo > hi {
+		return nil // nothing reported: no cell, as before
+	}
+	slot := make([]int32, int(hi-lo)+1)
+	for i := range slot {
+		slot[i] = -1
+	}
+	var periods []uint16
+	for _, s := range series {
+		for _, p := range s.ps {
+			if slot[p-lo] < 0 {
+				slot[p-lo] = int32(len(periods))
+				periods = append(periods, p)
+			}
+		}
+	}
+	// Per group and period, the sum reported and whether anything was reported.
+	np := len(periods)
+	sums := make([]float64, len(gs)*np)
+	seenAt := make([]bool, len(gs)*np)
+	for _, s := range series {
+		gi := of[s.terr]
+		if len(gi) == 0 {
+			continue
+		}
 		for j, p := range s.ps {
-			periods[p] = true
-			for _, i := range of[s.terr] {
-				sums[i][p] += s.vs[j]
+			k := int(slot[p-lo])
+			for _, i := range gi {
+				sums[i*np+k] += s.vs[j]
+				seenAt[i*np+k] = true
 			}
 		}
 	}
 	for _, m := range ms {
 		wa, wb := window(ind, m)
 		a, b := dayNum(wa), dayNum(wb)
-		any := false
-		for p := range periods {
+		var in []int // the period slots inside the window
+		for k, p := range periods {
 			if p >= a && p <= b {
-				any = true
-				break
+				in = append(in, k)
 			}
 		}
-		if !any {
+		if len(in) == 0 {
 			continue
 		}
 		for i, g := range gs {
 			var sum float64
 			var last uint16
 			seen := false
-			for p, v := range sums[i] {
-				if p < a || p > b {
+			for _, k := range in {
+				if !seenAt[i*np+k] {
 					continue
 				}
-				sum += v
-				if !seen || p > last {
+				sum += sums[i*np+k]
+				if p := periods[k]; !seen || p > last {
 					last, seen = p, true
 				}
 			}
