@@ -738,15 +738,15 @@ type equipSeries struct {
 //
 // The query groups by hashes of the keys (one UInt64 instead of strings: 2–3× faster on 18.16 at 1.3 M
 // rows; a collision is as unlikely as for activity ids) and `indicateur IN (…)` uses the table's
-// primary key. Results are kept per engine while the equipements table is unchanged (equipCache).
+// primary key. Results are kept per engine while the equipements table is unchanged (readCache).
 func (r *request) loadEquipment(ctx context.Context, inds []string, from, to time.Time) ([]equipSeries, error) {
-	sig, err := r.equipSignature(ctx)
+	sig, err := r.tablesSignature(ctx, "equipements")
 	if err != nil {
 		return nil, err
 	}
-	key := strings.Join(inds, ",") + "|" + day(from) + "|" + day(to)
-	if s, ok := r.e.equip.get(sig, key); ok {
-		return s, nil
+	key := "equipements|" + strings.Join(inds, ",") + "|" + day(from) + "|" + day(to)
+	if s, ok := r.e.reads.get(sig, key); ok {
+		return s.([]equipSeries), nil
 	}
 	in := strings.TrimSuffix(strings.Repeat("?, ", len(inds)), ", ")
 	args := make([]any, 0, len(inds)+2)
@@ -811,7 +811,7 @@ GROUP BY cityHash64(i1, t1)`, args...)
 		sort.Sort(byPeriod(e))
 		out = append(out, e)
 	}
-	r.e.equip.put(sig, key, out)
+	r.e.reads.put(sig, key, out)
 	return out, nil
 }
 
@@ -1196,14 +1196,55 @@ FROM (
 ANY LEFT JOIN (SELECT id AS lieu_id, argMax(code_insee, version) AS code FROM lieux GROUP BY id) AS pl USING (lieu_id)
 GROUP BY code, ym`
 
+// consultationRow is the consultations of one commune (as its places locate them) in one month.
+type consultationRow struct {
+	code string
+	m    Month
+	n    float64
+	last time.Time
+}
+
+// loadConsultations reads the consultations of the months ms per commune, kept by the engine while
+// consultations and lieux are unchanged.
+func (r *request) loadConsultations(ctx context.Context, ms []Month) ([]consultationRow, error) {
+	sig, err := r.tablesSignature(ctx, "consultations", "lieux")
+	if err != nil {
+		return nil, err
+	}
+	w, a := dateRanges("date", ms)
+	key := fmt.Sprint("consultations|", w, a)
+	if v, ok := r.e.reads.get(sig, key); ok {
+		return v.([]consultationRow), nil
+	}
+	rows, err := r.e.conn.Query(ctx, fmt.Sprintf(consultationSQL, w), a...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []consultationRow
+	for rows.Next() {
+		var code string
+		var ym uint32
+		var n uint64
+		var last time.Time
+		if err := rows.Scan(&code, &ym, &n, &last); err != nil {
+			return nil, err
+		}
+		out = append(out, consultationRow{code, Month{int(ym / 100), time.Month(ym % 100)}, float64(n), last})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	r.e.reads.put(sig, key, out)
+	return out, nil
+}
+
 func (r *request) consultationFigures(ctx context.Context, ms []Month, gs []group, out values) error {
 	groupsOf := communeGroups(gs)
-	w, a := dateRanges("date", ms)
-	rows, err := r.e.conn.Query(ctx, fmt.Sprintf(consultationSQL, w), a...)
+	cons, err := r.loadConsultations(ctx, ms)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
 	type agg struct {
 		n    float64
 		last time.Time
@@ -1211,29 +1252,18 @@ func (r *request) consultationFigures(ctx context.Context, ms []Month, gs []grou
 	// A month with consultations anywhere (even outside the territories) is collected: its groups
 	// without any read 0, not sans_donnees.
 	data := map[Month]map[string]agg{}
-	for rows.Next() {
-		var code string
-		var ym uint32
-		var n uint64
-		var last time.Time
-		if err := rows.Scan(&code, &ym, &n, &last); err != nil {
-			return err
+	for _, c := range cons {
+		if data[c.m] == nil {
+			data[c.m] = map[string]agg{}
 		}
-		m := Month{int(ym / 100), time.Month(ym % 100)}
-		if data[m] == nil {
-			data[m] = map[string]agg{}
-		}
-		for _, k := range groupsOf[code] {
-			a := data[m][k]
-			a.n += float64(n)
-			if last.After(a.last) {
-				a.last = last
+		for _, k := range groupsOf[c.code] {
+			a := data[c.m][k]
+			a.n += c.n
+			if c.last.After(a.last) {
+				a.last = c.last
 			}
-			data[m][k] = a
+			data[c.m][k] = a
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	for _, m := range ms {
 		if data[m] == nil {

@@ -32,7 +32,7 @@ type Engine struct {
 	refTime time.Time
 
 	acts      activityCache
-	equip     equipCache
+	reads     readCache
 	noWarm    bool         // tests: no background cache filling, so that each path is exercised on purpose
 	noPersist bool         // tests: neither read nor write activites_agregats (the window pass is then exercised)
 	passes    atomic.Int64 // deduplicating passes run (tests: a persisted set must spare them)
@@ -167,7 +167,8 @@ type request struct {
 	meetings *meetingData
 	places   []place
 	placesOK bool
-	equipSig string // equipements' state, read once (equipCache)
+	sigMu    sync.Mutex
+	sigs     map[string]string // source tables' states, read once per request (readCache)
 }
 
 func (e *Engine) newRequest(ref *territory.Reference, groups []group) *request {

@@ -534,3 +534,47 @@ func TestEquipmentSpellingsAndCache(t *testing.T) {
 		}
 	}
 }
+
+// TestConsultationsCache: one engine (as the plugin keeps it) answers from what it read while
+// consultations and lieux are unchanged, and follows every change of either: a new day, a later
+// report replacing a day, a place moved to another commune, a place deleted.
+func TestConsultationsCache(t *testing.T) {
+	e, conn, _ := newTestEngine(t)
+	ctx := context.Background()
+	loadFixture(t, conn)
+	oct := Month{2026, 10}
+	c := func(date, lieu string, n uint32, ver uint64) []any { return []any{chtest.Day(date), lieu, n, ver} }
+	l := func(id string, ver uint64, del uint8, code string) []any {
+		return []any{id, ver, del, code, (*float64)(nil), (*float64)(nil), chtest.Day("2026-06-12")}
+	}
+	for _, step := range []struct {
+		ins      string
+		row      []any
+		wC1, wC2 float64
+		why      string
+	}{
+		{"", nil, 23, 0, "fixture: L1 14 + 9; LX not arrived"},
+		{"", nil, 23, 0, "nothing changed: the same figures"},
+		{insConsu, c("2026-10-07", "L1", 4, 1), 27, 0, "a new day for L1: 23 + 4"},
+		{insConsu, c("2026-10-01", "L1", 1, 2), 14, 0, "a later report replaces 14 by 1: 1 + 9 + 4"},
+		{insLieu, l("LX", 1, 0, "69092"), 14, 7, "LX arrives in C2"},
+		{insLieu, l("L1", 2, 0, "69092"), 0, 21, "L1 moves to C2: 7 + 14"},
+		{insLieu, l("L1", 3, 1, "69092"), 0, 21, "L1 deleted: a deleted place keeps locating its consultations"},
+	} {
+		if step.row != nil {
+			chtest.Insert(t, conn, step.ins, step.row)
+		}
+		for _, x := range []struct {
+			terr string
+			want float64
+		}{{c1, step.wC1}, {c2, step.wC2}} {
+			rs, err := e.Evaluate(ctx, territory.MustParse(x.terr), oct, "a3.consultations")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v := rs[0].Value; v == nil || *v != x.want {
+				t.Errorf("%s, %s : %v, attendu %v", step.why, x.terr, v, x.want)
+			}
+		}
+	}
+}

@@ -293,7 +293,7 @@ func (e *Engine) layout(ctx context.Context) (*tableLayout, error) {
 		return nil, err
 	}
 	rows, err := e.conn.Query(ctx, `SELECT name, engine, engine_full FROM system.tables WHERE database = currentDatabase() AND has(?, name)`,
-		append([]string{"activites_agregats", "equipements"}, fingerprintTables...))
+		append(append([]string{"activites_agregats"}, cachedTables...), fingerprintTables...))
 	if err != nil {
 		return nil, err
 	}
@@ -441,6 +441,9 @@ func (e *Engine) fingerprint(ctx context.Context, ref *territory.Reference) (str
 
 // fingerprintTables are the tables the activity aggregates are computed from.
 var fingerprintTables = []string{"activites", "structures"}
+
+// cachedTables are the sources whose reads the engine keeps (readCache), signed by their parts.
+var cachedTables = []string{"equipements", "consultations", "lieux"}
 
 // structureCommunes maps every structure (hashed id) to its latest declared commune, as the passes
 // locate lieu_activite activities: persisted with a set, it tells the next refresh which structures moved.
