@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -533,8 +534,26 @@ func (r *request) loadMeetings(ctx context.Context) error {
 			}
 		}
 	}
+	sig, err := r.tablesSignature(ctx, "rencontres", "participations")
+	if err != nil {
+		return err
+	}
+	key := "rencontres|" + day(from) + "|" + day(to)
+	if v, ok := r.e.reads.get(sig, key); ok {
+		r.meetings = v.(*meetingData)
+		return nil
+	}
 	md := &meetingData{parts: map[string][]participation{}}
+	if err := r.readMeetings(ctx, md, from, to); err != nil {
+		return err
+	}
 	r.meetings = md
+	r.e.reads.put(sig, key, md) // read only from now on
+	return nil
+}
+
+// readMeetings reads into md the meetings dated in [from, to] and their participations.
+func (r *request) readMeetings(ctx context.Context, md *meetingData, from, to time.Time) error {
 	rows, err := r.e.conn.Query(ctx, `SELECT id, d, typ, terr FROM (
     SELECT id, argMax(date, version) AS d, argMax(toString(type), version) AS typ,
            argMax(territoire, version) AS terr, argMax(deleted, version) AS del
@@ -990,7 +1009,18 @@ type place struct {
 }
 
 func (r *request) loadPlaces(ctx context.Context) error {
-	if r.placesOK {
+	if r.pst != nil {
+		return nil
+	}
+	sig, err := r.tablesSignature(ctx, "lieux")
+	if err != nil {
+		return err
+	}
+	// The far communes depend on the reference's centroids too: the key names the reference loaded.
+	key := fmt.Sprintf("lieux|%p", r.ref)
+	if v, ok := r.e.reads.get(sig, key); ok {
+		r.pst = v.(*placeState)
+		r.places = r.pst.places
 		return nil
 	}
 	rows, err := r.e.conn.Query(ctx, `SELECT code, lat, lon, dm FROM (
@@ -1002,15 +1032,39 @@ WHERE del = 0`)
 		return err
 	}
 	defer rows.Close()
+	var places []place
 	for rows.Next() {
 		var p place
 		if err := rows.Scan(&p.code, &p.lat, &p.lon, &p.dateMaj); err != nil {
 			return err
 		}
-		r.places = append(r.places, p)
+		places = append(places, p)
 	}
-	r.placesOK = true
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	r.pst = &placeState{places: slices.Clip(places)} // clipped: an append by a reader copies
+	r.places = r.pst.places
+	r.e.reads.put(sig, key, r.pst)
+	return nil
+}
+
+// placeState is what the places give every request while lieux (and the reference) are unchanged:
+// the places and, filled as asked, the grids and the communes far from every place — 35 000 distance
+// checks per scorecard for a national reference otherwise.
+type placeState struct {
+	places []place
+	mu     sync.Mutex
+	grids  map[float64]*placeGrid
+	far    map[string]bool
+}
+
+// places returns the request's place state (built from r.places for a request made by hand).
+func (r *request) placeState() *placeState {
+	if r.pst == nil {
+		r.pst = &placeState{places: r.places}
+	}
+	return r.pst
 }
 
 // earthRadiusKM is the sphere of the distance rule (docs/regles.md « Indicateurs et statuts »: great-circle, R = 6371 km).
@@ -1026,15 +1080,21 @@ func distanceKM(lat1, lon1, lat2, lon2 float64) float64 {
 // farCommune reports whether the commune's centroid is strictly farther than km from every place with
 // coordinates (any place: outside the territory, with an old sheet, or outside the département).
 func (r *request) farCommune(code string, km float64) bool {
-	if r.far == nil {
-		r.far = map[string]bool{}
-	}
+	ps := r.placeState()
 	key := fmt.Sprintf("%s@%g", code, km)
-	if f, ok := r.far[key]; ok {
+	ps.mu.Lock()
+	f, ok := ps.far[key]
+	ps.mu.Unlock()
+	if ok {
 		return f
 	}
-	f := r.farFrom(code, km)
-	r.far[key] = f
+	f = r.farFrom(code, km)
+	ps.mu.Lock()
+	if ps.far == nil {
+		ps.far = map[string]bool{}
+	}
+	ps.far[key] = f
+	ps.mu.Unlock()
 	return f
 }
 
@@ -1105,21 +1165,24 @@ type placeGrid struct {
 }
 
 func (r *request) grid(km float64) *placeGrid {
-	if g := r.grids[km]; g != nil {
+	ps := r.placeState()
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if g := ps.grids[km]; g != nil {
 		return g
 	}
 	cell := math.Max(km/111.0, 0.01)
 	g := &placeGrid{cell: cell, turn: int(math.Round(360 / cell)), cells: map[[2]int][]place{}}
-	for _, p := range r.places {
+	for _, p := range ps.places {
 		if p.lat != nil && p.lon != nil {
 			k := [2]int{int(math.Floor(*p.lat / cell)), int(math.Floor(*p.lon / cell))}
 			g.cells[k] = append(g.cells[k], p)
 		}
 	}
-	if r.grids == nil {
-		r.grids = map[float64]*placeGrid{}
+	if ps.grids == nil {
+		ps.grids = map[float64]*placeGrid{}
 	}
-	r.grids[km] = g
+	ps.grids[km] = g
 	return g
 }
 

@@ -161,12 +161,10 @@ type request struct {
 
 	actNeed monthSet // months of every activity indicator of the request
 	acts    map[Month]*actMonth
-	far     map[string]bool // zone_blanche: communes farther than the distance rule (places are current state)
-	grids   map[float64]*placeGrid
 
 	meetings *meetingData
 	places   []place
-	placesOK bool
+	pst      *placeState // the places' grids and far communes, shared while lieux is unchanged
 	sigMu    sync.Mutex
 	sigs     map[string]string // source tables' states, read once per request (readCache)
 }

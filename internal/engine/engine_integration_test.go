@@ -578,3 +578,56 @@ func TestConsultationsCache(t *testing.T) {
 		}
 	}
 }
+
+// TestPlacesAndMeetingsCache: one engine follows every change of lieux (places, and the communes far
+// from any place, which it keeps) and of rencontres/participations, and serves the same figures while
+// they are unchanged.
+func TestPlacesAndMeetingsCache(t *testing.T) {
+	e, conn, _ := newTestEngine(t)
+	ctx := context.Background()
+	loadFixture(t, conn)
+	oct := Month{2026, 10}
+	value := func(terr, id string) float64 {
+		t.Helper()
+		rs, err := e.Evaluate(ctx, territory.MustParse(terr), oct, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rs[0].Value == nil {
+			t.Fatalf("%s %s : pas de valeur", terr, id)
+		}
+		return *rs[0].Value
+	}
+	l := func(id string, ver uint64, del uint8, code string, lat, lon *float64) []any {
+		return []any{id, ver, del, code, lat, lon, chtest.Day("2026-09-01")}
+	}
+	// ctx.lieux, C2: L4 and L7 (LX not arrived yet).
+	for _, step := range []struct {
+		row  []any
+		want float64
+	}{{nil, 2}, {nil, 2}, {l("LX", 1, 0, "69092", nil, nil), 3}, {l("L7", 3, 1, "69092", nil, nil), 2}} {
+		if step.row != nil {
+			chtest.Insert(t, conn, insLieu, step.row)
+		}
+		if v := value(c2, "ctx.lieux"); v != step.want {
+			t.Errorf("ctx.lieux %s : %v, attendu %v", c2, v, step.want)
+		}
+	}
+	// Tarare is 100 % in the zone blanche (16.7 km from L5); a place put on Tarare takes it out.
+	if v := value(cT, "a2.population_zone_blanche"); v != 100 {
+		t.Errorf("zone blanche de Tarare : %v, attendu 100", v)
+	}
+	chtest.Insert(t, conn, insLieu, l("LT", 1, 0, "69243", f64(45.904), f64(4.424)))
+	if v := value(cT, "a2.population_zone_blanche"); v != 0 {
+		t.Errorf("zone blanche de Tarare après un lieu sur place : %v, attendu 0", v)
+	}
+	// a1.diversite_structures, E2: R3 (association) only; a new meeting of E2 with a commune brings 2.
+	if v := value(e2, "a1.diversite_structures"); v != 1 {
+		t.Fatalf("diversité E2 : %v, attendu 1", v)
+	}
+	chtest.Insert(t, conn, insRen, []any{"R50", uint64(1), uint8(0), chtest.Day("2026-09-10"), "atelier_thematique", e2})
+	chtest.Insert(t, conn, insPart, []any{"R50", "S50", uint64(1), uint8(0), "collectivite", uint8(0), (*uint8)(nil)})
+	if v := value(e2, "a1.diversite_structures"); v != 2 {
+		t.Errorf("diversité E2 après R50 : %v, attendu 2", v)
+	}
+}

@@ -443,7 +443,7 @@ func (e *Engine) fingerprint(ctx context.Context, ref *territory.Reference) (str
 var fingerprintTables = []string{"activites", "structures"}
 
 // cachedTables are the sources whose reads the engine keeps (readCache), signed by their parts.
-var cachedTables = []string{"equipements", "consultations", "lieux"}
+var cachedTables = []string{"equipements", "consultations", "lieux", "rencontres", "participations"}
 
 // structureCommunes maps every structure (hashed id) to its latest declared commune, as the passes
 // locate lieu_activite activities: persisted with a set, it tells the next refresh which structures moved.

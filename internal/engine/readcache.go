@@ -11,9 +11,11 @@ import (
 // readCache keeps what an engine has read from the source tables other than activities (whose figures
 // are persisted aggregates), for as long as those tables are unchanged: each entry is kept with the
 // signature of its tables' parts and mutations (as for activities: see sourceState) and served only
-// while that signature holds. A national reference reports 35 000 communes × 13 figures × 36 months of
-// equipment, whose deduplication costs about a second per figure on 2 cores, and the consultations of
-// 24 months 0.15 s: for every scorecard of a long-lived process (the Grafana plugin) otherwise.
+// while that signature holds. Kept: equipment series, consultations per commune, meetings and their
+// participations, places (with the communes far from any place). A national reference reports 35 000
+// communes × 13 figures × 36 months of equipment, whose deduplication costs about a second per figure
+// on 2 cores, and the other reads 50 to 150 ms each: for every scorecard of a long-lived process (the
+// Grafana plugin) otherwise.
 type readCache struct {
 	mu      sync.Mutex
 	entries map[string]cacheEntry // by source and what was read (indicators, periods)
@@ -24,8 +26,8 @@ type cacheEntry struct {
 	v   any
 }
 
-// readCacheSize bounds the entries kept (a scorecard reads 3 equipment sets and 1 of consultations, a
-// series as many more; entries differ by month).
+// readCacheSize bounds the entries kept (a scorecard reads 3 equipment sets, the consultations, the
+// meetings and the places; a series as many more; entries differ by month).
 const readCacheSize = 64
 
 func (c *readCache) get(sig, key string) (any, bool) {

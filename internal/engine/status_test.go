@@ -125,7 +125,7 @@ func TestFarCommuneIsStrict(t *testing.T) {
 	if !r.farCommune("69001", exact-1e-9) {
 		t.Error("un lieu au-delà de la limite ne couvre pas la commune")
 	}
-	r.places = append(r.places, place{code: "69001"}) // no coordinates: ignored by the distance rule
+	r = &request{ref: ref, places: append(r.places, place{code: "69001"})} // no coordinates: ignored by the distance rule
 	if !r.farCommune("69001", 9) {
 		t.Error("un lieu sans coordonnées ne doit pas compter")
 	}
