@@ -64,12 +64,14 @@ type rejectRow struct {
 // the collector fills the next one (at most one batch in flight per writer, so memory stays at two
 // batches): measured on 2 cores, sending synchronously left the parser idle for the whole insert.
 type Writer struct {
-	sink     *Sink
-	table    string
-	columns  []string
-	rows     [][]any
-	spare    [][]any    // the buffer of the batch in flight, reused once it is sent
-	inFlight chan error // result of the batch being sent; nil when none
+	sink      *Sink
+	table     string
+	columns   []string
+	rows      [][]any
+	chunks    []ColumnChunk
+	spare     [][]any // the buffer of the batch in flight, reused once it is sent
+	chunkRows int
+	inFlight  chan error // result of the batch being sent; nil when none
 }
 
 // Writer returns the writer of table for the given columns; the provenance columns source_input, run_id
@@ -95,26 +97,53 @@ func (w *Writer) Append(ctx context.Context, values ...any) error {
 	// The provenance is the same for every row: send adds it as three constant columns, so the row is
 	// kept as the collector built it (appending three values would copy every row).
 	w.rows = append(w.rows, values)
-	if len(w.rows) >= w.sink.batchSize {
-		if err := w.wait(); err != nil {
-			return err
-		}
-		// A cancelled run (SIGTERM) hands over no new batch; one handed over is sent to the end (send).
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		rows := w.rows
-		w.rows = w.spare[:0]
-		done := make(chan error, 1)
-		w.inFlight = done
-		go func() {
-			err := w.send(ctx, rows)
-			if err == nil {
-				w.spare = rows[:0] // read by Append only after wait()
-			}
-			done <- err
-		}()
+	return w.handOver(ctx)
+}
+
+// A ColumnChunk is valid rows already laid out as typed columns, one slice per column of the writer in
+// its order (provenance excluded), of the types Columnar gives: a collector that decodes into typed
+// columns hands them over whole, without a boxed value per cell (a sixth of the activities' CPU).
+type ColumnChunk interface {
+	Len() int
+	Columns() []any
+}
+
+// AppendChunk adds the rows of c, as Append adds one row; c is kept until its batch is sent.
+func (w *Writer) AppendChunk(ctx context.Context, c ColumnChunk) error {
+	if c.Len() == 0 {
+		return nil
 	}
+	if n := len(c.Columns()); n != len(w.columns)-3 {
+		return fmt.Errorf("ingest: %s: %d columns for %d", w.table, n, len(w.columns)-3)
+	}
+	w.chunks = append(w.chunks, c)
+	w.chunkRows += c.Len()
+	return w.handOver(ctx)
+}
+
+// handOver sends the buffered rows and chunks once they make a batch.
+func (w *Writer) handOver(ctx context.Context) error {
+	if len(w.rows)+w.chunkRows < w.sink.batchSize {
+		return nil
+	}
+	if err := w.wait(); err != nil {
+		return err
+	}
+	// A cancelled run (SIGTERM) hands over no new batch; one handed over is sent to the end (send).
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rows, chunks := w.rows, w.chunks
+	w.rows, w.chunks, w.chunkRows = w.spare[:0], nil, 0
+	done := make(chan error, 1)
+	w.inFlight = done
+	go func() {
+		err := w.send(ctx, rows, chunks)
+		if err == nil {
+			w.spare = rows[:0] // read by handOver only after wait()
+		}
+		done <- err
+	}()
 	return nil
 }
 
@@ -133,16 +162,16 @@ func (w *Writer) flush(ctx context.Context) error {
 	if err := w.wait(); err != nil {
 		return err
 	}
-	if len(w.rows) == 0 {
+	if len(w.rows)+w.chunkRows == 0 {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := w.send(ctx, w.rows); err != nil {
+	if err := w.send(ctx, w.rows, w.chunks); err != nil {
 		return err
 	}
-	w.rows = w.rows[:0]
+	w.rows, w.chunks, w.chunkRows = w.rows[:0], nil, 0
 	return nil
 }
 
@@ -150,38 +179,54 @@ func (w *Writer) flush(ctx context.Context) error {
 // (one typed slice per column) rather than row by row through the driver's per-value type switch, which
 // was a sixth of the collector's CPU; a column whose values are not all of one supported type goes row
 // by row as before.
-func (w *Writer) send(ctx context.Context, rows [][]any) error {
+func (w *Writer) send(ctx context.Context, rows [][]any, chunks []ColumnChunk) error {
 	// A batch once handed over is sent to the end even if the run is cancelled meanwhile (SIGTERM): a
 	// send cut short may still be stored by the server while the run would not count it. The callers
 	// check for cancellation before handing a batch over.
 	sendCtx := context.WithoutCancel(ctx)
 	query := fmt.Sprintf("INSERT INTO %s (%s)", w.table, strings.Join(w.columns, ", "))
+	run := w.sink.run
 	n := len(rows)
-	cols, columnar := Columnar(rows, len(w.columns)-3)
-	if columnar {
-		cols = append(cols, Provenance(n, w.sink.run.Input, w.sink.run.ID, w.sink.run.Started)...)
-		// The typed columns are all that is sent, retries included: the rows (a slice and a boxed
-		// value per cell, ~600 bytes per activity) are released now rather than after the insert.
-		clear(rows)
+	var cols []any
+	columnar := false
+	if len(rows) > 0 {
+		cols, columnar = Columnar(rows, len(w.columns)-3)
+		if columnar {
+			cols = append(cols, Provenance(len(rows), run.Input, run.ID, run.Started)...)
+			// The typed columns are all that is sent, retries included: the rows (a slice and a boxed
+			// value per cell, ~600 bytes per activity) are released now rather than after the insert.
+			clear(rows)
+		}
+	}
+	chunkCols := make([][]any, len(chunks))
+	for i, c := range chunks {
+		chunkCols[i] = append(c.Columns(), Provenance(c.Len(), run.Input, run.ID, run.Started)...)
+		n += c.Len()
+	}
+	invalid := func(err error) error {
+		return backoff.Permanent(fmt.Errorf("ligne invalide pour %s : %w", w.table, err))
 	}
 	err := w.sink.withRetry(ctx, "écriture dans "+w.table, func() error {
 		b, err := w.sink.conn.PrepareBatch(sendCtx, query)
 		if err != nil {
 			return err
 		}
-		if columnar {
-			if err := AppendColumns(b, cols); err != nil {
-				_ = b.Abort()
-				return backoff.Permanent(fmt.Errorf("ligne invalide pour %s : %w", w.table, err))
-			}
-		} else {
-			run := w.sink.run
+		switch {
+		case columnar:
+			err = AppendColumns(b, cols)
+		case len(rows) > 0:
 			for _, r := range rows {
-				if err := b.Append(append(r[:len(r):len(r)], run.Input, run.ID, run.Started)...); err != nil {
-					_ = b.Abort()
-					return backoff.Permanent(fmt.Errorf("ligne invalide pour %s : %w", w.table, err))
+				if err = b.Append(append(r[:len(r):len(r)], run.Input, run.ID, run.Started)...); err != nil {
+					break
 				}
 			}
+		}
+		for i := 0; err == nil && i < len(chunkCols); i++ {
+			err = AppendColumns(b, chunkCols[i])
+		}
+		if err != nil {
+			_ = b.Abort()
+			return invalid(err)
 		}
 		return b.Send()
 	})

@@ -37,6 +37,7 @@ func newActivites() *coopCollector {
 		columns:     activitesColumns,
 		row:         activiteRow,
 		fast:        activiteFast,
+		newColumns:  newActiviteChunk,
 	})
 }
 
@@ -144,34 +145,71 @@ var (
 // check): the caller then runs the schema, which is the authority and words the reject. FuzzCoopPage
 // checks that whatever the fast path accepts, the schema path accepts with the very same row.
 func activiteFast(raw []byte, now time.Time) ([]any, time.Time, bool) {
+	rec, mod, ok := activiteFastRec(raw, now)
+	if !ok {
+		return nil, time.Time{}, false
+	}
+	return rec.values(), mod, true
+}
+
+// activiteRec is one activity row, typed, in the order of activitesColumns.
+type activiteRec struct {
+	id                                                string
+	version                                           uint64
+	deleted                                           uint8
+	modification, creation                            time.Time
+	typ, mediateur                                    string
+	date                                              time.Time
+	duree, acc                                        uint32
+	typeLieu, structureID, insee, codePostal, commune string
+	thematiques, materiel                             []string
+	autonomie                                         string
+	oriente                                           *uint8
+	niveau                                            string
+	total                                             uint32
+	keys                                              []string
+	vals                                              []uint32
+}
+
+// values is the row as the writer's Append takes it.
+func (a *activiteRec) values() []any {
+	return []any{
+		a.id, a.version, a.deleted, a.modification, a.creation, a.typ, a.mediateur, a.date, a.duree, a.acc,
+		a.typeLieu, a.structureID, a.insee, a.codePostal, a.commune, a.thematiques, a.materiel, a.autonomie,
+		a.oriente, a.niveau, a.total, a.keys, a.vals,
+	}
+}
+
+// activiteFastRec is activiteFast's row, typed.
+func activiteFastRec(raw []byte, now time.Time) (activiteRec, time.Time, bool) {
 	var r activiteJSON
 	// json v2 semantics: case-sensitive names, duplicate names and invalid UTF-8 are errors; null
 	// leaves a plain field at its zero value.
 	if err := gojsonv2.UnmarshalOf(raw, &r); err != nil {
-		return nil, time.Time{}, false
+		return activiteRec{}, time.Time{}, false
 	}
 	a := &r.Attributes
 	if r.Type != "activite" || r.ID == "" || utf8.RuneCountInString(r.ID) > 200 ||
 		!activiteTypes[a.Type] || a.MediateurID == "" || !datePrefix(a.Date) || a.Accompagnements == nil ||
 		!activiteTypesLieu[a.TypeLieu] || a.Modification == "" {
-		return nil, time.Time{}, false
+		return activiteRec{}, time.Time{}, false
 	}
 	duree, ok1 := fastUint32(a.Duree)
 	acc, ok2 := fastUint32(*a.Accompagnements)
 	thematiques, ok3 := fastStrings(a.Thematiques)
 	materiel, ok4 := fastStrings(a.Materiel)
 	if !ok1 || !ok2 || !ok3 || !ok4 {
-		return nil, time.Time{}, false
+		return activiteRec{}, time.Time{}, false
 	}
 	modification, ok := fastTime(a.Modification)
 	if !ok || modification.IsZero() {
-		return nil, time.Time{}, false
+		return activiteRec{}, time.Time{}, false
 	}
 	creation, ok5 := fastTime(a.Creation)
 	suppression, ok6 := fastTime(a.Suppression)
 	date, ok7 := parseISODate(strings.TrimSpace(a.Date))
 	if !ok5 || !ok6 || !ok7 {
-		return nil, time.Time{}, false
+		return activiteRec{}, time.Time{}, false
 	}
 	if creation.IsZero() {
 		creation = modification
@@ -185,7 +223,7 @@ func activiteFast(raw []byte, now time.Time) ([]any, time.Time, bool) {
 	}
 	typeLieu, structureID, insee := a.TypeLieu, strings.TrimSpace(a.StructureID), strings.TrimSpace(a.LieuCodeInsee)
 	if (typeLieu == "lieu_activite" && structureID == "") || (insee != "" && !inseeCode.MatchString(insee)) {
-		return nil, time.Time{}, false
+		return activiteRec{}, time.Time{}, false
 	}
 	var oriente *uint8
 	if a.OrienteVersStructure != nil {
@@ -198,15 +236,15 @@ func activiteFast(raw []byte, now time.Time) ([]any, time.Time, bool) {
 	b := &a.Beneficiaires
 	total, ok := fastUint32(b.Total)
 	if !ok {
-		return nil, time.Time{}, false
+		return activiteRec{}, time.Time{}, false
 	}
 	keys, vals := make([]string, 0, 4), make([]uint32, 0, 4) // one non-zero counter per group, usually
 	for i, raw := range [3]stdjson.RawMessage{b.Genres, b.TranchesAge, b.Statuts} {
 		if keys, vals, ok = fastCounters(raw, beneficiaryGroups[i], keys, vals); !ok {
-			return nil, time.Time{}, false
+			return activiteRec{}, time.Time{}, false
 		}
 	}
-	return []any{
+	return activiteRec{
 		r.ID, store.Version(versionAt, now), deleted, modification, creation, a.Type,
 		strings.TrimSpace(a.MediateurID), date, duree, acc, typeLieu, structureID, insee,
 		strings.TrimSpace(a.LieuCodePostal), strings.TrimSpace(a.LieuCommune), thematiques, materiel,
@@ -438,4 +476,74 @@ func parseUTCStamp(s string) (time.Time, bool) {
 		}
 	}
 	return time.Date(y, time.Month(mo), d, h, mi, se, ns, time.UTC), true
+}
+
+// activiteChunk holds, as typed columns, the activities of one chunk of records that took the fast
+// path: the writer receives them whole (ingest.ColumnChunk), without a boxed value per cell.
+type activiteChunk struct {
+	id, typ, mediateur, typeLieu, structureID, insee, codePostal, commune, autonomie, niveau []string
+	version                                                                                  []uint64
+	deleted                                                                                  []uint8
+	modification, creation, date                                                             []time.Time
+	duree, acc, total                                                                        []uint32
+	thematiques, materiel, keys                                                              [][]string
+	oriente                                                                                  []*uint8
+	vals                                                                                     [][]uint32
+}
+
+func newActiviteChunk() coopColumns { return &activiteChunk{} }
+
+func (c *activiteChunk) Len() int { return len(c.id) }
+
+// Columns returns the columns in the order of activitesColumns.
+func (c *activiteChunk) Columns() []any {
+	return []any{
+		c.id, c.version, c.deleted, c.modification, c.creation, c.typ, c.mediateur, c.date, c.duree, c.acc,
+		c.typeLieu, c.structureID, c.insee, c.codePostal, c.commune, c.thematiques, c.materiel, c.autonomie,
+		c.oriente, c.niveau, c.total, c.keys, c.vals,
+	}
+}
+
+func (c *activiteChunk) add(a *activiteRec) {
+	c.id, c.version, c.deleted = append(c.id, a.id), append(c.version, a.version), append(c.deleted, a.deleted)
+	c.modification, c.creation = append(c.modification, a.modification), append(c.creation, a.creation)
+	c.typ, c.mediateur, c.date = append(c.typ, a.typ), append(c.mediateur, a.mediateur), append(c.date, a.date)
+	c.duree, c.acc = append(c.duree, a.duree), append(c.acc, a.acc)
+	c.typeLieu, c.structureID, c.insee = append(c.typeLieu, a.typeLieu), append(c.structureID, a.structureID), append(c.insee, a.insee)
+	c.codePostal, c.commune = append(c.codePostal, a.codePostal), append(c.commune, a.commune)
+	c.thematiques, c.materiel = append(c.thematiques, a.thematiques), append(c.materiel, a.materiel)
+	c.autonomie, c.oriente, c.niveau = append(c.autonomie, a.autonomie), append(c.oriente, a.oriente), append(c.niveau, a.niveau)
+	c.total, c.keys, c.vals = append(c.total, a.total), append(c.keys, a.keys), append(c.vals, a.vals)
+}
+
+// parse takes raw into the chunk when the fast path accepts it; a record whose dates lie outside the
+// admitted range is a reject (with its id), as parse words it; ok=false leaves the record to the
+// generic path.
+func (c *activiteChunk) parse(s *coopSpec, raw []byte, now time.Time) (mod time.Time, id string, rerr *recordError, ok bool) {
+	a, mod, ok := activiteFastRec(raw, now)
+	if !ok {
+		return time.Time{}, "", nil, false
+	}
+	if rerr := a.checkDates(now); rerr != nil {
+		return time.Time{}, a.id, rerr, true
+	}
+	c.add(&a)
+	return mod, "", nil, true
+}
+
+// checkDates is coopSpec.checkDates for a typed activity: the observed dates in column order
+// (modification, creation, date), then the version's suppression. TestActiviteChunk holds them equal.
+func (a *activiteRec) checkDates(now time.Time) *recordError {
+	for _, d := range []struct {
+		col string
+		v   time.Time
+	}{{"modification", a.modification}, {"creation", a.creation}, {"date", a.date}} {
+		if reason := checkDate(d.col, d.v, observed, d.col != "date", now); reason != "" {
+			return &recordError{field: d.col, reason: reason}
+		}
+	}
+	if reason := checkDate("suppression", time.Unix(int64(a.version>>32), 0).UTC(), observed, true, now); reason != "" {
+		return &recordError{field: "suppression", reason: reason}
+	}
+	return nil
 }

@@ -1,10 +1,15 @@
 package sources
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"os"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/sdaasp-rhone/fne/collector/ingest"
 )
 
 // TestFastCounters: the plain forms are read (sorted, zeros and nulls left out, known names shared);
@@ -105,5 +110,64 @@ func TestParseUTCStamp(t *testing.T) {
 	}
 	if fast["2023-02-29T10:00:00Z"] || fast["2026-10-06T14:02:11+02:00"] {
 		t.Error("date impossible ou décalage horaire lus par le chemin rapide")
+	}
+}
+
+// TestActiviteChunk: the typed columns take exactly the records the fast path accepts, with the very
+// rows parse gives, and the records whose dates lie outside the range are the same rejects.
+func TestActiviteChunk(t *testing.T) {
+	var buf bytes.Buffer
+	if err := writeGeneratedActivities(&buf, 300); err != nil {
+		t.Fatal(err)
+	}
+	fixture, _ := os.ReadFile("testdata/activites/melange.json")
+	late := fmt.Sprintf(`[{"type":"activite","id":"futur","attributes":{"type":"individuel","mediateur_id":"m1","accompagnements":1,`+
+		`"date":"2026-10-06","duree":45,"type_lieu":"domicile","modification":"%s"}},`+
+		`{"type":"activite","id":"supprime-2099","attributes":{"type":"individuel","mediateur_id":"m1","accompagnements":1,`+
+		`"date":"2026-10-06","duree":45,"type_lieu":"domicile","modification":"2026-10-06T10:00:00Z","suppression":"2099-01-01T00:00:00Z"}},`+
+		`{"type":"activite","id":"date-future","attributes":{"type":"individuel","mediateur_id":"m1","accompagnements":1,`+
+		`"date":"2027-06-01","duree":45,"type_lieu":"domicile","modification":"2026-10-06T10:00:00Z"}}]`,
+		testNow.Add(72*time.Hour).Format(time.RFC3339))
+	spec := newActivites().spec
+	sch, err := coopSchema(spec.schemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := newActiviteChunk().(*activiteChunk)
+	var want [][]any
+	typed, rejects := 0, 0
+	for _, data := range [][]byte{buf.Bytes(), fixture, []byte(late)} {
+		_, err := readCoopPage(bytes.NewReader(data), func(raw json.RawMessage) error {
+			row, mod, id, rerr := spec.parse(sch, raw, testNow)
+			tmod, tid, trerr, ok := chunk.parse(&spec, raw, testNow)
+			_, _, fast := activiteFast(raw, testNow)
+			switch {
+			case ok != fast:
+				t.Errorf("colonnes typées %v, chemin rapide %v : %s", ok, fast, raw)
+			case ok && trerr != nil:
+				rejects++
+				if rerr == nil || *rerr != *trerr || id != tid {
+					t.Errorf("rejet typé %+v (%s), parse %+v (%s) : %s", trerr, tid, rerr, id, raw)
+				}
+			case ok:
+				typed++
+				if rerr != nil || !mod.Equal(tmod) {
+					t.Errorf("pris par les colonnes typées, parse : %+v : %s", rerr, raw)
+				}
+				want = append(want, row)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 300 generated + the 3 valid fixture records; the 3 late ones are rejects.
+	if typed != 303 || rejects != 3 || chunk.Len() != 303 {
+		t.Fatalf("%d pris, %d rejets, %d lignes dans les colonnes ; attendu 303, 3, 303", typed, rejects, chunk.Len())
+	}
+	cols, ok := ingest.Columnar(want, len(activitesColumns))
+	if !ok || !reflect.DeepEqual(cols, chunk.Columns()) {
+		t.Errorf("colonnes typées différentes des lignes de parse")
 	}
 }

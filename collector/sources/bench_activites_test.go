@@ -177,7 +177,7 @@ type ingestSplitResult struct {
 
 // ingestSplit times, one after the other on one goroutine, each stage of the collector over the first
 // records of file (at most 100 000): reading (the page split into raw records), JSON decoding, validation
-// and mapping to a row, conversion to the driver's columns, and the write (Send) into a scratch table.
+// and mapping into typed columns (as the collector), conversion to the driver's columns, and the write (Send) into a scratch table.
 // Each stage is the difference with the stage before, so that they add up to the whole.
 func ingestSplit(b *testing.B, file string, db *chtest.DB) ingestSplitResult {
 	const limit = 100000
@@ -210,17 +210,17 @@ func ingestSplit(b *testing.B, file string, db *chtest.DB) ingestSplitResult {
 		var a activiteJSON
 		_ = gojsonv2.UnmarshalOf(raw, &a)
 	})
-	sch, err := coopSchema("activite.schema.json")
-	if err != nil {
-		b.Fatal(err)
-	}
 	spec := newActivites().spec
 	now := time.Now().UTC().Truncate(time.Second)
-	var rows [][]any
+	// As the collector does: the records go into typed columns, a chunk per batch.
+	var chunks []*activiteChunk
+	rows := 0
 	tParse := read(func(raw []byte) {
-		row, _, _, rerr := spec.parse(sch, raw, now)
-		if rerr == nil {
-			rows = append(rows, row)
+		if len(chunks) == 0 || chunks[len(chunks)-1].Len() == ingest.DefaultBatchSize {
+			chunks = append(chunks, newActiviteChunk().(*activiteChunk))
+		}
+		if _, _, rerr, ok := chunks[len(chunks)-1].parse(&spec, raw, now); ok && rerr == nil {
+			rows++
 		}
 	})
 	_ = raws
@@ -229,18 +229,13 @@ func ingestSplit(b *testing.B, file string, db *chtest.DB) ingestSplitResult {
 		b.Fatal(err)
 	}
 	var tConvert, tWrite time.Duration
-	for start := 0; start < len(rows); start += ingest.DefaultBatchSize {
-		part := rows[start:min(start+ingest.DefaultBatchSize, len(rows))]
+	for _, ch := range chunks {
 		t0 := time.Now()
 		batch, err := db.Conn.PrepareBatch(ctx, "INSERT INTO activites_split ("+cols+")")
 		if err != nil {
 			b.Fatal(err)
 		}
-		colsData, ok := ingest.Columnar(part, len(activitesColumns))
-		if !ok {
-			b.Fatal("colonnes hétérogènes")
-		}
-		if err := ingest.AppendColumns(batch, append(colsData, ingest.Provenance(len(part), file, "bench", now)...)); err != nil {
+		if err := ingest.AppendColumns(batch, append(ch.Columns(), ingest.Provenance(ch.Len(), file, "bench", now)...)); err != nil {
 			b.Fatal(err)
 		}
 		t1 := time.Now()
@@ -250,10 +245,10 @@ func ingestSplit(b *testing.B, file string, db *chtest.DB) ingestSplitResult {
 		tConvert += t1.Sub(t0)
 		tWrite += time.Since(t1)
 	}
-	r := ingestSplitResult{rows: len(rows), phases: []ingestPhase{
+	r := ingestSplitResult{rows: rows, phases: []ingestPhase{
 		{"lecture (page découpée en enregistrements)", tRead},
 		{"décodage JSON", tDecode - tRead},
-		{"validation et mise en ligne", tParse - tDecode},
+		{"validation et mise en colonnes typées", tParse - tDecode},
 		{"conversion en colonnes du pilote", tConvert},
 		{"écriture (envoi et insertion ClickHouse)", tWrite},
 	}}

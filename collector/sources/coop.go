@@ -200,10 +200,22 @@ type coopSpec struct {
 	// fast, when set, maps a record that is certainly valid without the generic validator (see
 	// activiteFast); ok=false sends the record through the schema and row.
 	fast func(raw []byte, now time.Time) (row []any, modification time.Time, ok bool)
+	// newColumns, when set, gives each job typed columns that take the records of the fast path
+	// (activiteChunk); a record they refuse goes through the schema and row.
+	newColumns func() coopColumns
 	// observed and version are the positions in columns of coopObserved and of the version (-1 if
 	// none), found once by newCoopCollector rather than per record.
 	observed []int
 	version  int
+}
+
+// coopColumns collects, as typed columns handed to the writer whole, the records of one job that a
+// typed fast path accepts.
+type coopColumns interface {
+	ingest.ColumnChunk
+	// parse takes raw when it certainly is valid (ok), or reports it a reject with its id (ok and rerr);
+	// ok=false leaves it to the generic path.
+	parse(s *coopSpec, raw []byte, now time.Time) (mod time.Time, id string, rerr *recordError, ok bool)
 }
 
 // parse validates and maps one raw resource: the row, its modification, or why it is rejected (with
@@ -218,6 +230,11 @@ func (s *coopSpec) parse(sch *jsonschema.Schema, raw []byte, now time.Time) (row
 			return row, mod, "", nil
 		}
 	}
+	return s.parseSchema(sch, raw, now)
+}
+
+// parseSchema is parse without the fast path: the schema validates, row maps.
+func (s *coopSpec) parseSchema(sch *jsonschema.Schema, raw []byte, now time.Time) (row []any, mod time.Time, id string, rerr *recordError) {
 	res, rerr := decodeCoopResource(sch, raw)
 	if rerr != nil {
 		return nil, time.Time{}, res.id, rerr
@@ -588,18 +605,28 @@ func (c *coopCollector) Collect(ctx context.Context, in ingest.Input, sink *inge
 		}
 	}()
 	for chunk := range chunks {
-		for _, it := range chunk {
-			sink.Read(1)
-			if it.reject != nil {
-				sink.Reject(it.reject.position, it.reject.field, it.reject.reason, it.reject.raw)
-				continue
-			}
-			if err := w.Append(ctx, it.row...); err != nil {
-				cancel()
-				for range chunks { // let the reader stop
+		err := func() error {
+			for _, it := range chunk.items {
+				sink.Read(1)
+				if it.reject != nil {
+					sink.Reject(it.reject.position, it.reject.field, it.reject.reason, it.reject.raw)
+					continue
 				}
-				return err
+				if err := w.Append(ctx, it.row...); err != nil {
+					return err
+				}
 			}
+			if chunk.typed != nil && chunk.typed.Len() > 0 {
+				sink.Read(chunk.typed.Len())
+				return w.AppendChunk(ctx, chunk.typed)
+			}
+			return nil
+		}()
+		if err != nil {
+			cancel()
+			for range chunks { // let the reader stop
+			}
+			return err
 		}
 	}
 	if prodErr != nil {
@@ -627,6 +654,7 @@ type coopJob struct {
 	buf    []byte
 	ends   []int
 	items  []coopItem
+	typed  coopColumns // the records of the typed fast path, when the spec has one
 	newest time.Time
 	done   chan struct{}
 }
@@ -651,8 +679,8 @@ func (j *coopJob) add(raw []byte) {
 
 // parseAhead parses the jobs on coopWorkers goroutines and returns their items in job order; newest is
 // the latest modification of the valid records, final once the returned channel is closed.
-func (c *coopCollector) parseAhead(ctx context.Context, sch *jsonschema.Schema, now time.Time, jobs <-chan *coopJob, newest *time.Time) <-chan []coopItem {
-	out := make(chan []coopItem, 4)
+func (c *coopCollector) parseAhead(ctx context.Context, sch *jsonschema.Schema, now time.Time, jobs <-chan *coopJob, newest *time.Time) <-chan coopParsed {
+	out := make(chan coopParsed, 4)
 	ordered := make(chan *coopJob, 2*coopWorkers())
 	work := make(chan *coopJob, coopWorkers())
 	for i := 0; i < coopWorkers(); i++ {
@@ -692,7 +720,7 @@ func (c *coopCollector) parseAhead(ctx context.Context, sch *jsonschema.Schema, 
 				*newest = j.newest
 			}
 			select {
-			case out <- j.items:
+			case out <- coopParsed{j.items, j.typed}:
 			case <-ctx.Done():
 				return
 			}
@@ -704,11 +732,35 @@ func (c *coopCollector) parseAhead(ctx context.Context, sch *jsonschema.Schema, 
 // parseJob validates and maps the records of one job.
 func (c *coopCollector) parseJob(sch *jsonschema.Schema, now time.Time, j *coopJob) {
 	j.items = make([]coopItem, 0, len(j.ends))
+	if c.spec.newColumns != nil {
+		j.typed = c.spec.newColumns()
+	}
 	start := 0
 	for k, end := range j.ends {
 		raw := j.buf[start:end:end]
 		start = end
-		row, mod, id, rerr := c.spec.parse(sch, raw, now)
+		var (
+			row    []any
+			mod    time.Time
+			id     string
+			rerr   *recordError
+			parsed bool
+		)
+		if j.typed != nil {
+			mod, id, rerr, parsed = j.typed.parse(&c.spec, raw, now)
+			if parsed && rerr == nil {
+				if mod.After(j.newest) {
+					j.newest = mod
+				}
+				continue
+			}
+		}
+		switch {
+		case j.typed != nil && !parsed: // the fast path has refused it already
+			row, mod, id, rerr = c.spec.parseSchema(sch, raw, now)
+		case !parsed:
+			row, mod, id, rerr = c.spec.parse(sch, raw, now)
+		}
 		if rerr != nil {
 			if id == "" {
 				id = fmt.Sprintf("élément %d", j.first+k)
@@ -728,6 +780,12 @@ func (c *coopCollector) parseJob(sch *jsonschema.Schema, now time.Time, j *coopJ
 	buf := j.buf[:0]
 	coopBufs.Put(&buf)
 	j.buf = nil
+}
+
+// coopParsed is what a job gives the writer: its items in input order, then its typed columns.
+type coopParsed struct {
+	items []coopItem
+	typed coopColumns
 }
 
 type coopItem struct {
