@@ -67,9 +67,10 @@ test-cluster:
 	  rc=$$?; $(CLUSTER) down; exit $$rc
 
 ## bench: performance benchmarks against the real server (prints the ratios of the issues). Sizes:
-## FNE_BENCH_ROWS (département, 10 M activities), FNE_BENCH_NATIONAL_ROWS (national, 5 M by default; the
-## issue's 50 M takes about an hour on 2 cores), FNE_BENCH_ACTIVITES (ingested file, 1 M), FNE_BENCH_REPEAT
-## (alternated ingestion runs, 3). Generated databases are dropped at the end.
+## FNE_BENCH_ROWS (département, 10 M activities), FNE_BENCH_NATIONAL_ROWS (national, 50 M: about 5 min
+## and 2.5 GB on 2 cores; FNE_BENCH_NATIONAL_DB keeps that database for the next runs),
+## FNE_BENCH_ACTIVITES (ingested file, 1 M), FNE_BENCH_REPEAT (alternated ingestion runs, 3). Generated
+## databases are dropped at the end unless named.
 bench: build report-deps
 	$(WITH_CH) $(GO) test -tags integration -run '^$$' -bench . -benchtime 1x -timeout 180m ./...
 	$(MAKE) --no-print-directory bench-report

@@ -59,15 +59,15 @@ func writeNationalReference(b *testing.B) string {
 	return dir
 }
 
-// BenchmarkNational: FNE_BENCH_NATIONAL_ROWS activities (default 5 M; the national scale is
-// 50 M) over 36 months across the 1 250 EPCI of a synthetic national reference, with the other sources
-// scaled like the département data set (counsellors, structures, meetings and participations × n/10 M,
-// places × 5, consultations n/10, equipment for every commune × 13 figures × 36 months). Prints the full
-// Refresh, the scorecard of the root and a 36-month series from the persisted aggregates (cold process
-// and warm), an incremental Refresh after 1 % collected, and the storage per million activities.
+// BenchmarkNational: FNE_BENCH_NATIONAL_ROWS activities (default 50 M, the national scale) over 36
+// months across the 1 250 EPCI of a synthetic national reference, with the other sources scaled like
+// the département data set (counsellors, structures, meetings and participations × n/10 M, places × 5,
+// consultations n/10, equipment for every commune × 13 figures × 36 months). Prints the full Refresh,
+// the scorecard of the root and a 36-month series from the persisted aggregates (cold process and
+// warm), an incremental Refresh after 1 % collected, and the storage per million activities.
 // FNE_BENCH_NATIONAL_DB keeps the database (generation is long) for the next runs.
 func BenchmarkNational(b *testing.B) {
-	n := 5_000_000
+	n := 50_000_000
 	if s := os.Getenv("FNE_BENCH_NATIONAL_ROWS"); s != "" {
 		fmt.Sscan(s, &n)
 	}
