@@ -1059,7 +1059,7 @@ type placeState struct {
 	far    map[string]bool
 }
 
-// places returns the request's place state (built from r.places for a request made by hand).
+// placeState returns the request's place state (built from r.places for a request made by hand).
 func (r *request) placeState() *placeState {
 	if r.pst == nil {
 		r.pst = &placeState{places: r.places}
